@@ -1,0 +1,33 @@
+# OpsTower build, test and benchmark entry points.
+GO        ?= go
+BIN       ?= bin/opstower
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS   := -s -w -X main.version=$(VERSION)
+
+.PHONY: build test test-short bench lint demo snapshots clean
+
+build:
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/opstower
+
+# The README's test command. Tests that need PostgreSQL, MariaDB or
+# ClickHouse skip with a message when those are absent, unless
+# OPSTOWER_REQUIRE_SERVICES=1 (set by .ci/run).
+test:
+	$(GO) test $(TESTFLAGS) ./...
+
+test-short:
+	$(GO) test -short ./...
+
+lint:
+	$(GO) vet ./...
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+# Refresh the tool schema snapshots after an intended change.
+snapshots:
+	OPSTOWER_UPDATE_SNAPSHOTS=1 $(GO) test ./servers/... -run Snapshot
+
+demo: build
+	./$(BIN) demo
+
+clean:
+	rm -rf bin

@@ -1,0 +1,190 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/opstower/opstower/servers/databases"
+	"github.com/opstower/opstower/shared/config"
+	"github.com/opstower/opstower/shared/logging"
+	"github.com/opstower/opstower/shared/secret"
+	"github.com/opstower/opstower/shared/serve"
+)
+
+// serverOptions is what every category server is built from.
+type serverOptions struct {
+	Connections []config.Connection
+	Limits      config.Limits
+	Logger      *slog.Logger
+	Version     string
+}
+
+// category is one `opstower mcp <name>` server: its own connection flags
+// and its constructor.
+type category struct {
+	summary string
+	// flags registers the category's connection flags and returns a func
+	// that turns their values into connections.
+	flags func(fs *flag.FlagSet) func() ([]config.Connection, error)
+	build func(ctx context.Context, o serverOptions) (*mcp.Server, error)
+}
+
+var categories = map[string]category{
+	"databases": {
+		summary: "SQL databases: PostgreSQL, MySQL/MariaDB, SQLite, ClickHouse, Supabase, Cloudflare D1",
+		flags: func(fs *flag.FlagSet) func() ([]config.Connection, error) {
+			var dsns listFlag
+			fs.Var(&dsns, "dsn", "database URL, or NAME=URL to label it (repeatable): postgres://, mysql://, sqlite:///path, clickhouse://, d1://ACCOUNT/DB, supabase://REF")
+			return func() ([]config.Connection, error) {
+				var out []config.Connection
+				for _, d := range dsns {
+					c, err := databases.ParseDSN(d)
+					if err != nil {
+						return nil, err
+					}
+					out = append(out, c)
+				}
+				return out, nil
+			}
+		},
+		build: func(ctx context.Context, o serverOptions) (*mcp.Server, error) {
+			return databases.New(ctx, databases.Config{Connections: o.Connections, Limits: o.Limits, Logger: o.Logger, Version: o.Version})
+		},
+	},
+}
+
+func categoryNames() string {
+	var names []string
+	for n := range categories {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return strings.Join(names, ", ")
+}
+
+func runMCP(ctx context.Context, args []string, stderr io.Writer) error {
+	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
+		return fmt.Errorf("name a category: opstower mcp <category>; categories: %s", categoryNames())
+	}
+	cat, ok := categories[args[0]]
+	if !ok {
+		return fmt.Errorf("unknown category %q; categories: %s", args[0], categoryNames())
+	}
+	fs := flag.NewFlagSet("opstower mcp "+args[0], flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	connections := cat.flags(fs)
+	var (
+		configPath, httpAddr, logLevel, logFormat string
+		origins, hosts                            listFlag
+		limits                                    config.Limits
+		timeout                                   time.Duration
+	)
+	fs.StringVar(&configPath, "config", "", "YAML config file (connections, limits, http); values may use ${ENV}")
+	fs.StringVar(&httpAddr, "http", "", "serve streamable HTTP on this address (e.g. 127.0.0.1:8080) instead of stdio; the token comes from OPSTOWER_HTTP_TOKEN")
+	fs.Var(&origins, "allowed-origin", "browser origin allowed to call the HTTP endpoint (repeatable)")
+	fs.Var(&hosts, "allowed-host", "Host header accepted by the HTTP endpoint (repeatable; default any)")
+	fs.IntVar(&limits.Rows, "rows", 0, fmt.Sprintf("rows returned when the caller gives no limit (default %d)", config.DefaultRows))
+	fs.IntVar(&limits.MaxRows, "max-rows", 0, fmt.Sprintf("largest limit a caller may ask for (default %d)", config.DefaultMaxRows))
+	fs.IntVar(&limits.Bytes, "max-bytes", 0, fmt.Sprintf("bytes of text in one result (default %d)", config.DefaultBytes))
+	fs.Var(durationValue{&timeout}, "timeout", fmt.Sprintf("deadline of one backend call (default %s)", config.DefaultTimeout))
+	fs.StringVar(&logLevel, "log-level", "", "debug, info, warn or error (default info); logs go to stderr")
+	fs.StringVar(&logFormat, "log-format", "", "text or json (default text)")
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: opstower mcp %s [flags]\n\n%s.\nEvery flag can also be set as OPSTOWER_<FLAG> (OPSTOWER_DSN, OPSTOWER_HTTP...).\n\n", args[0], cat.summary)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q; flags come as --name value", fs.Arg(0))
+	}
+	if err := envDefaults(fs); err != nil {
+		return err
+	}
+
+	file := &config.File{}
+	if configPath != "" {
+		f, err := config.Load(configPath)
+		if err != nil {
+			return err
+		}
+		file = f
+	}
+	conns, err := connections()
+	if err != nil {
+		return err
+	}
+	conns = append(file.Connections, conns...)
+	limits = mergeLimits(file.Limits, limits, timeout)
+	if err := limits.Validate(); err != nil {
+		return err
+	}
+	logger, err := logging.New(stderr, logging.Options{Level: first(logLevel, file.Log.Level), Format: first(logFormat, file.Log.Format)})
+	if err != nil {
+		return err
+	}
+	srv, err := cat.build(ctx, serverOptions{Connections: conns, Limits: limits, Logger: logger, Version: versionString()})
+	if err != nil {
+		return err
+	}
+
+	httpAddr = first(httpAddr, file.HTTP.Addr)
+	if httpAddr == "" {
+		return serve.Stdio(ctx, srv)
+	}
+	o := serve.Options{
+		Addr:           httpAddr,
+		Token:          secret.New(first(os.Getenv("OPSTOWER_HTTP_TOKEN"), file.HTTP.Token)),
+		AllowedOrigins: append(file.HTTP.AllowedOrigins, origins...),
+		AllowedHosts:   append(file.HTTP.AllowedHosts, hosts...),
+		Logger:         logger,
+	}
+	if err := serve.ValidateOrigins(o.AllowedOrigins); err != nil {
+		return err
+	}
+	if o.Token.IsZero() && !isLoopback(httpAddr) {
+		logger.Warn("serving HTTP beyond loopback without a token; set OPSTOWER_HTTP_TOKEN", "addr", httpAddr)
+	}
+	return serve.HTTP(ctx, srv, o)
+}
+
+// mergeLimits lets flags override the config file.
+func mergeLimits(file, flags config.Limits, timeout time.Duration) config.Limits {
+	out := file
+	if flags.Rows != 0 {
+		out.Rows = flags.Rows
+	}
+	if flags.MaxRows != 0 {
+		out.MaxRows = flags.MaxRows
+	}
+	if flags.Bytes != 0 {
+		out.Bytes = flags.Bytes
+	}
+	if timeout != 0 {
+		out.Timeout = config.Duration(timeout)
+	}
+	return out.WithDefaults()
+}
+
+func first(vals ...string) string {
+	for _, v := range vals {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+func isLoopback(addr string) bool {
+	return strings.HasPrefix(addr, "127.") || strings.HasPrefix(addr, "localhost:") || strings.HasPrefix(addr, "[::1]:")
+}

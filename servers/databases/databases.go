@@ -1,0 +1,135 @@
+// Package databases is the MCP server for SQL databases: PostgreSQL, MySQL
+// and MariaDB, SQLite, ClickHouse, Supabase and Cloudflare D1. It lets a
+// model list tables, describe them, run read-only queries and read query
+// plans, and nothing else: every statement is checked by sqlguard and then
+// run in a read-only transaction or session at the engine.
+//
+// Embed it with New; run it with `opstower mcp databases`.
+package databases
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/opstower/opstower/shared/config"
+	"github.com/opstower/opstower/shared/logging"
+	"github.com/opstower/opstower/shared/toolkit"
+)
+
+// Category is the connection category this server serves.
+const Category = "databases"
+
+// Config configures a databases server.
+type Config struct {
+	// Connections to serve. Build them from a config file, or from URLs
+	// with ParseDSN.
+	Connections []config.Connection
+	Limits      config.Limits
+	Logger      *slog.Logger
+	// Version is reported to clients in initialize.
+	Version string
+	// Lookup reads environment variables for settings that fall back to
+	// one (CLOUDFLARE_API_TOKEN...). Nil means os.LookupEnv.
+	Lookup func(string) (string, bool)
+}
+
+// New returns an MCP server exposing cfg's connections. It does not connect
+// to anything: each backend is reached on first use. Connections are closed
+// when ctx is done.
+func New(ctx context.Context, cfg Config) (*mcp.Server, error) {
+	conns, err := open(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if len(conns) == 0 {
+		return nil, fmt.Errorf("no database connections: pass --dsn URL (postgres://, mysql://, sqlite:///path, clickhouse://, d1://ACCOUNT/DATABASE, supabase://PROJECT) or a config file with connections")
+	}
+	limits := cfg.Limits.WithDefaults()
+	if err := limits.Validate(); err != nil {
+		return nil, err
+	}
+	logger := cfg.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	version := cfg.Version
+	if version == "" {
+		version = "dev"
+	}
+	s := mcp.NewServer(&mcp.Implementation{Name: "opstower-databases", Title: "OpsTower databases", Version: version},
+		&mcp.ServerOptions{Instructions: instructions(conns), Logger: logging.Quiet(logger), Capabilities: &mcp.ServerCapabilities{}})
+	h := &handlers{conns: conns, limits: limits, logger: logger}
+	toolkit.Add(s, toolkit.Options{MaxBytes: limits.Bytes + 1024, Logger: logger}, h.tools()...)
+	go func() {
+		<-ctx.Done()
+		for _, c := range conns {
+			if err := c.close(); err != nil {
+				logger.Warn("closing connection", "connection", c.name, "err", err)
+			}
+		}
+	}()
+	return s, nil
+}
+
+func instructions(conns []*conn) string {
+	var names []string
+	for _, c := range conns {
+		names = append(names, fmt.Sprintf("%s (%s)", c.name, c.provider.title))
+	}
+	return "Read-only SQL access to: " + strings.Join(names, ", ") + ". " +
+		"Start with list_tables, then describe_table for the tables you need, then query. " +
+		"Every statement runs read-only; results are capped, and a footer says when rows were cut."
+}
+
+// conn is one configured connection and its lazily-connected engine.
+type conn struct {
+	name     string
+	provider *provider
+	engine   engine
+}
+
+func (c *conn) close() error { return c.engine.close() }
+
+func open(cfg Config) ([]*conn, error) {
+	lookup := cfg.Lookup
+	if lookup == nil {
+		lookup = os.LookupEnv
+	}
+	seen := map[string]bool{}
+	var out []*conn
+	for _, cc := range cfg.Connections {
+		if cc.Category != "" && cc.Category != Category {
+			continue
+		}
+		p, err := providerFor(cc)
+		if err != nil {
+			return nil, err
+		}
+		if p == nil {
+			continue // another category's provider
+		}
+		vals, err := cc.Resolve(p.fields, lookup)
+		if err != nil {
+			return nil, err
+		}
+		name := cc.Name
+		if name == "" {
+			name = p.defaultName(vals)
+		}
+		if seen[name] {
+			return nil, fmt.Errorf("two database connections are named %q; give each a label (--dsn NAME=URL, or name: in the config file)", name)
+		}
+		seen[name] = true
+		e, err := p.open(vals, cfg.Limits.WithDefaults())
+		if err != nil {
+			return nil, fmt.Errorf("connection %q: %w", name, err)
+		}
+		out = append(out, &conn{name: name, provider: p, engine: e})
+	}
+	return out, nil
+}

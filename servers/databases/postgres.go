@@ -1,0 +1,384 @@
+package databases
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgconn/ctxwatch"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/opstower/opstower/shared/config"
+	"github.com/opstower/opstower/shared/render"
+	"github.com/opstower/opstower/shared/secret"
+	"github.com/opstower/opstower/shared/sqlguard"
+)
+
+var postgresProvider = &provider{
+	name:    "postgres",
+	aliases: []string{"postgresql"},
+	title:   "PostgreSQL",
+	schemes: []string{"postgres", "postgresql"},
+	fields: []config.Field{
+		{Name: "url", Secret: true, Required: true, Help: "postgres://user:password@host:5432/dbname"},
+		{Name: "password", Secret: true, Help: "overrides the password in url"},
+	},
+	defaultName: func(v config.Values) string { return dbNameFromURL(v.Secret("url").Reveal(), "postgres") },
+	open:        openPostgres,
+}
+
+// pgEngine runs every statement inside BEGIN READ ONLY ... ROLLBACK on
+// sessions that also default to read-only, sent as one pipelined batch so
+// the transaction costs no extra round trips. Row sources are read through
+// a cursor, so the server produces only the rows that are shown. Values are
+// read in PostgreSQL's text format, which is exact for numeric, bigint and
+// timestamps.
+type pgEngine struct {
+	pool    *pgxpool.Pool
+	types   sync.Map // uint32 OID → type name, for types pgx does not know
+	timeout time.Duration
+}
+
+func openPostgres(v config.Values, l config.Limits) (engine, error) {
+	cfg, err := pgxpool.ParseConfig(v.Secret("url").Reveal())
+	if err != nil {
+		return nil, fmt.Errorf("invalid PostgreSQL URL: %s", secret.Scrub(err.Error()))
+	}
+	if pw := v.Secret("password"); !pw.IsZero() {
+		cfg.ConnConfig.Password = pw.Reveal()
+	}
+	secret.New(cfg.ConnConfig.Password)
+	return newPgEngine(cfg, time.Duration(l.Timeout)), nil
+}
+
+func newPgEngine(cfg *pgxpool.Config, timeout time.Duration) *pgEngine {
+	rp := cfg.ConnConfig.RuntimeParams
+	rp["default_transaction_read_only"] = "on"
+	rp["statement_timeout"] = strconv.FormatInt(timeout.Milliseconds(), 10)
+	rp["idle_in_transaction_session_timeout"] = strconv.FormatInt(timeout.Milliseconds(), 10)
+	// The guard lexes '...' without backslash escapes: make the server agree.
+	rp["standard_conforming_strings"] = "on"
+	if rp["application_name"] == "" {
+		rp["application_name"] = "opstower"
+	}
+	// On cancellation, ask the server to stop the statement rather than only
+	// dropping the socket, so the work stops on the server too.
+	cfg.ConnConfig.BuildContextWatcherHandler = func(pc *pgconn.PgConn) ctxwatch.Handler {
+		return &pgconn.CancelRequestContextWatcherHandler{Conn: pc, DeadlineDelay: 2 * time.Second}
+	}
+	if cfg.ConnConfig.ConnectTimeout == 0 {
+		cfg.ConnConfig.ConnectTimeout = 10 * time.Second
+	}
+	cfg.MaxConns = 8
+	cfg.MinConns = 0
+	cfg.MaxConnIdleTime = 5 * time.Minute
+	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
+	if err != nil {
+		// NewWithConfig only fails on invalid configuration, which
+		// ParseConfig has already checked.
+		panic(err)
+	}
+	return &pgEngine{pool: pool, timeout: timeout}
+}
+
+func (p *pgEngine) dialect() sqlguard.Dialect { return sqlguard.Postgres }
+
+func (p *pgEngine) close() error { p.pool.Close(); return nil }
+
+func (p *pgEngine) ping(ctx context.Context) error { return p.connErr(p.pool.Ping(ctx)) }
+
+const cursorPrefix = "DECLARE opstower_q NO SCROLL CURSOR FOR "
+
+func (p *pgEngine) query(ctx context.Context, st sqlguard.Statement, s *sink) error {
+	c, err := p.pool.Acquire(ctx)
+	if err != nil {
+		return p.connErr(err)
+	}
+	defer c.Release()
+	pc := c.Conn().PgConn()
+
+	b := &pgconn.Batch{}
+	b.ExecParams("BEGIN READ ONLY", nil, nil, nil, nil)
+	offset := 0
+	if st.Kind == sqlguard.Select {
+		b.ExecParams(cursorPrefix+st.SQL, nil, nil, nil, nil)
+		b.ExecParams("FETCH FORWARD "+strconv.Itoa(s.maxRows+1)+" FROM opstower_q", nil, nil, nil, nil)
+		offset = len(cursorPrefix)
+	} else {
+		b.ExecParams(st.SQL, nil, nil, nil, nil)
+	}
+	b.ExecParams("ROLLBACK", nil, nil, nil, nil)
+	dataIdx := 1 // BEGIN, then the statement's result (or DECLARE, FETCH)
+	if offset > 0 {
+		dataIdx = 2
+	}
+
+	mrr := pc.ExecBatch(ctx, b)
+	for i := 0; mrr.NextResult(); i++ {
+		rr := mrr.ResultReader()
+		if i == dataIdx && len(rr.FieldDescriptions()) > 0 {
+			p.readRows(ctx, c.Conn(), rr, s)
+		}
+		if _, err := rr.Close(); err != nil {
+			break
+		}
+	}
+	err = mrr.Close()
+	if pc.TxStatus() != 'I' && !pc.IsClosed() {
+		// The statement failed inside the transaction: end it so the
+		// connection goes back to the pool clean.
+		_ = pc.Exec(ctx, "ROLLBACK").Close()
+	}
+	if err != nil {
+		return p.queryErr(err, st.SQL, offset)
+	}
+	return nil
+}
+
+// readRows streams a result into the sink, stopping when it is full.
+func (p *pgEngine) readRows(ctx context.Context, c *pgx.Conn, rr *pgconn.ResultReader, s *sink) {
+	fds := rr.FieldDescriptions()
+	cols := make([]render.Column, len(fds))
+	isBool := make([]bool, len(fds))
+	for i, fd := range fds {
+		cols[i] = render.Column{Name: fd.Name, Type: p.typeName(ctx, c, fd.DataTypeOID)}
+		isBool[i] = fd.DataTypeOID == 16
+	}
+	s.columns(cols)
+	for rr.NextRow() {
+		vals := rr.Values()
+		for i, v := range vals {
+			if isBool[i] && len(v) == 1 {
+				vals[i] = boolText(v[0])
+			}
+		}
+		if !s.add(vals) {
+			return
+		}
+	}
+}
+
+var trueText, falseText = []byte("true"), []byte("false")
+
+func boolText(c byte) []byte {
+	if c == 't' {
+		return trueText
+	}
+	return falseText
+}
+
+// typeName names a column type: pgx knows the built-in ones; others
+// (enums, domains, extension types) are looked up once, on another
+// connection, and cached.
+func (p *pgEngine) typeName(ctx context.Context, c *pgx.Conn, oid uint32) string {
+	if t, ok := c.TypeMap().TypeForOID(oid); ok {
+		return t.Name
+	}
+	if n, ok := p.types.Load(oid); ok {
+		return n.(string)
+	}
+	// Bounded, so a saturated pool cannot hold this result up.
+	ctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	var name string
+	if err := p.pool.QueryRow(ctx, "SELECT format_type($1, NULL)", oid).Scan(&name); err != nil {
+		return "oid:" + strconv.FormatUint(uint64(oid), 10)
+	}
+	p.types.Store(oid, name)
+	return name
+}
+
+const pgTablesSQL = `
+SELECT n.nspname, c.relname,
+       CASE c.relkind WHEN 'r' THEN 'table' WHEN 'p' THEN 'partitioned table' WHEN 'v' THEN 'view'
+                      WHEN 'm' THEN 'materialized view' WHEN 'f' THEN 'foreign table' END,
+       CASE WHEN c.relkind = 'v' THEN -1
+            WHEN c.reltuples >= 0 THEN c.reltuples::bigint
+            ELSE COALESCE(s.n_live_tup, -1) END,
+       CASE WHEN c.relkind IN ('r', 'm', 'p') THEN pg_total_relation_size(c.oid) ELSE -1 END,
+       COALESCE(obj_description(c.oid, 'pg_class'), '')
+FROM pg_class c
+JOIN pg_namespace n ON n.oid = c.relnamespace
+LEFT JOIN pg_stat_all_tables s ON s.relid = c.oid
+WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f')
+  AND NOT c.relispartition
+  AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+  AND n.nspname NOT LIKE 'pg\_toast%' AND n.nspname NOT LIKE 'pg\_temp%'
+  AND ($1 = '' OR n.nspname = $1)
+ORDER BY n.nspname = 'public' DESC, n.nspname, c.relname
+LIMIT 5000`
+
+func (p *pgEngine) tables(ctx context.Context, schema string) ([]tableInfo, error) {
+	rows, err := p.pool.Query(ctx, pgTablesSQL, schema)
+	if err != nil {
+		return nil, p.connErr(err)
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (tableInfo, error) {
+		var t tableInfo
+		err := r.Scan(&t.Schema, &t.Name, &t.Kind, &t.Rows, &t.Bytes, &t.Comment)
+		return t, err
+	})
+}
+
+func (p *pgEngine) describe(ctx context.Context, name string) (*tableDesc, error) {
+	var oid *uint32
+	if err := p.pool.QueryRow(ctx, "SELECT to_regclass($1)::oid", name).Scan(&oid); err != nil {
+		var pe *pgconn.PgError
+		if errors.As(err, &pe) && (pe.Code == "42602" || pe.Code == "3F000" || pe.Code == "42601") {
+			return nil, &notFoundError{name: name} // invalid name or unknown schema
+		}
+		return nil, p.connErr(err)
+	}
+	if oid == nil {
+		return nil, &notFoundError{name: name}
+	}
+	d := &tableDesc{}
+	err := p.pool.QueryRow(ctx, `
+SELECT $1::regclass::text,
+       CASE c.relkind WHEN 'r' THEN 'table' WHEN 'p' THEN 'partitioned table' WHEN 'v' THEN 'view'
+            WHEN 'm' THEN 'materialized view' WHEN 'f' THEN 'foreign table' ELSE c.relkind::text END,
+       COALESCE(obj_description(c.oid, 'pg_class'), ''),
+       CASE WHEN c.relkind = 'v' THEN -1 WHEN c.reltuples >= 0 THEN c.reltuples::bigint
+            ELSE COALESCE((SELECT n_live_tup FROM pg_stat_all_tables WHERE relid = c.oid), -1) END
+FROM pg_class c WHERE c.oid = $1`, *oid).Scan(&d.Name, &d.Kind, &d.Comment, &d.Rows)
+	if err != nil {
+		return nil, p.connErr(err)
+	}
+	rows, err := p.pool.Query(ctx, `
+SELECT a.attname, format_type(a.atttypid, a.atttypmod), NOT a.attnotnull,
+       COALESCE(pg_get_expr(d.adbin, d.adrelid), ''), COALESCE(col_description(a.attrelid, a.attnum), '')
+FROM pg_attribute a
+LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped
+ORDER BY a.attnum`, *oid)
+	if err != nil {
+		return nil, p.connErr(err)
+	}
+	d.Columns, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (columnDesc, error) {
+		var c columnDesc
+		err := r.Scan(&c.Name, &c.Type, &c.Nullable, &c.Default, &c.Comment)
+		return c, err
+	})
+	if err != nil {
+		return nil, p.connErr(err)
+	}
+	rows, err = p.pool.Query(ctx, `
+SELECT conname || ': ' || pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = $1
+UNION ALL
+SELECT 'referenced by ' || conrelid::regclass::text || ': ' || pg_get_constraintdef(oid)
+FROM pg_constraint WHERE confrelid = $1 AND contype = 'f'`, *oid)
+	if err != nil {
+		return nil, p.connErr(err)
+	}
+	if d.Constraints, err = pgx.CollectRows(rows, pgx.RowTo[string]); err != nil {
+		return nil, p.connErr(err)
+	}
+	rows, err = p.pool.Query(ctx, `SELECT pg_get_indexdef(indexrelid) FROM pg_index WHERE indrelid = $1 ORDER BY indisprimary DESC, indexrelid`, *oid)
+	if err != nil {
+		return nil, p.connErr(err)
+	}
+	if d.Indexes, err = pgx.CollectRows(rows, pgx.RowTo[string]); err != nil {
+		return nil, p.connErr(err)
+	}
+	return d, nil
+}
+
+func (p *pgEngine) explain(ctx context.Context, st sqlguard.Statement, analyze bool) (string, error) {
+	opts := "FORMAT TEXT"
+	if analyze {
+		opts += ", ANALYZE, BUFFERS"
+	}
+	prefix := "EXPLAIN (" + opts + ") "
+	c, err := p.pool.Acquire(ctx)
+	if err != nil {
+		return "", p.connErr(err)
+	}
+	defer c.Release()
+	pc := c.Conn().PgConn()
+	b := &pgconn.Batch{}
+	b.ExecParams("BEGIN READ ONLY", nil, nil, nil, nil)
+	b.ExecParams(prefix+st.SQL, nil, nil, nil, nil)
+	b.ExecParams("ROLLBACK", nil, nil, nil, nil)
+	results, err := pc.ExecBatch(ctx, b).ReadAll()
+	if pc.TxStatus() != 'I' && !pc.IsClosed() {
+		_ = pc.Exec(ctx, "ROLLBACK").Close()
+	}
+	if err != nil {
+		return "", p.queryErr(err, st.SQL, len(prefix))
+	}
+	var out strings.Builder
+	for _, row := range results[1].Rows {
+		out.Write(row[0])
+		out.WriteByte('\n')
+	}
+	return out.String(), nil
+}
+
+var pgMissingRelation = regexp.MustCompile(`relation "([^"]+)" does not exist`)
+
+// queryErr turns a server error into a message with the server's detail,
+// hint and the place in the SQL it points at. offset is how many bytes we
+// put before the user's SQL.
+func (p *pgEngine) queryErr(err error, sql string, offset int) error {
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) {
+		return p.connErr(err)
+	}
+	var b strings.Builder
+	b.WriteString("PostgreSQL: " + pe.Message)
+	if pe.Code == "25006" {
+		b.WriteString(" (this connection is read-only)")
+	}
+	if pe.Code == "57014" {
+		return fmt.Errorf("%w: %s", context.DeadlineExceeded, pe.Message)
+	}
+	if pe.Detail != "" {
+		b.WriteString("\nDetail: " + pe.Detail)
+	}
+	if pe.Hint != "" {
+		b.WriteString("\nHint: " + pe.Hint)
+	}
+	if pe.Position > 0 {
+		if near := around(sql, int(pe.Position)-1-offset); near != "" {
+			b.WriteString("\nAt: " + near)
+		}
+	}
+	qe := &queryError{msg: b.String()}
+	if m := pgMissingRelation.FindStringSubmatch(pe.Message); m != nil {
+		qe.table = m[1]
+	}
+	return qe
+}
+
+// around quotes the SQL near a character position.
+func around(sql string, pos int) string {
+	r := []rune(sql)
+	if pos < 0 || pos >= len(r) {
+		return ""
+	}
+	lo, hi := max(0, pos-20), min(len(r), pos+20)
+	return strconv.Quote(string(r[lo:pos])+"⟶"+string(r[pos:hi])) + " (⟶ marks the error)"
+}
+
+// connErr explains failures to reach the server.
+func (p *pgEngine) connErr(err error) error {
+	if err == nil {
+		return nil
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return &queryError{msg: "PostgreSQL: " + pe.Message}
+	}
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		return err
+	}
+	cc := p.pool.Config().ConnConfig
+	return fmt.Errorf("cannot reach PostgreSQL at %s:%d (database %q, user %q): %s", cc.Host, cc.Port, cc.Database, cc.User, secret.Scrub(err.Error()))
+}
