@@ -5,7 +5,8 @@
 // balancer), serves /mcp and /healthz, checks a bearer token when one is
 // configured (compared in constant time), rejects cross-origin browser
 // requests unless their origin is allowed, and can restrict Host headers.
-// The SDK's DNS-rebinding protection stays on for loopback listeners.
+// The SDK's DNS-rebinding protection stays on for loopback listeners unless
+// a Host allow-list is given, which then takes its place.
 package serve
 
 import (
@@ -31,7 +32,7 @@ type Options struct {
 	Addr           string        // listen address, e.g. 127.0.0.1:8080 or :0
 	Token          secret.String // bearer token required on /mcp; empty disables the check
 	AllowedOrigins []string      // browser origins allowed besides same-origin
-	AllowedHosts   []string      // accepted Host headers (without port); empty accepts any
+	AllowedHosts   []string      // accepted Host headers (without port); empty accepts any (loopback listeners: localhost names only)
 	Logger         *slog.Logger
 	// Ready, when set, is called with the bound address once listening.
 	Ready func(addr net.Addr)
@@ -82,7 +83,15 @@ func HTTP(ctx context.Context, s *mcp.Server, o Options) error {
 func Handler(s *mcp.Server, o Options) http.Handler {
 	var h http.Handler = mcp.NewStreamableHTTPHandler(
 		func(*http.Request) *mcp.Server { return s },
-		&mcp.StreamableHTTPOptions{Stateless: true, Logger: o.Logger},
+		&mcp.StreamableHTTPOptions{
+			Stateless: true,
+			Logger:    o.Logger,
+			// On a loopback listener the SDK rejects every Host that is not
+			// a localhost name, including the public name a reverse proxy on
+			// the same machine forwards. An explicit allow-list (hostCheck)
+			// blocks DNS rebinding just as well, and lets that name in.
+			DisableLocalhostProtection: len(o.AllowedHosts) > 0,
+		},
 	)
 	if !o.Token.IsZero() {
 		h = auth.RequireBearerToken(tokenVerifier(o.Token), &auth.RequireBearerTokenOptions{AllowMissingExpiration: true})(h)
