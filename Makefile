@@ -22,6 +22,19 @@ lint:
 	$(GO) vet ./...
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
+# Benchmarks. First the Go benchmarks of every package that has some, then
+# bench/databases: `opstower mcp databases` side by side with the reference
+# PostgreSQL MCP server (npm, run with node) on the same data, printed as a
+# table with ratios. Needs PostgreSQL (see the harness's -pg flag) and node.
+# BENCH_JSON names the results file; BENCH_FLAGS passes more harness flags.
+BENCH_PKGS = $(sort $(dir $(shell grep -rl --include='*_test.go' --exclude-dir=node_modules '^func Benchmark' . 2>/dev/null)))
+BENCH_JSON ?= bin/bench-databases.json
+
+bench: build
+	$(GO) test -run '^$$' -bench . -benchmem $(BENCH_PKGS)
+	@test -d bench/peer/node_modules || npm ci --prefix bench/peer
+	$(GO) run ./bench/databases -bin $(BIN) -json $(BENCH_JSON) $(BENCH_FLAGS)
+
 # Refresh the tool schema snapshots after an intended change.
 snapshots:
 	OPSTOWER_UPDATE_SNAPSHOTS=1 $(GO) test ./servers/... -run Snapshot
