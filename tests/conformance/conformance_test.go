@@ -47,7 +47,11 @@ func TestConformance(t *testing.T) {
 
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "opstower")
-	build := exec.Command("go", "build", "-o", bin, "github.com/opstower/opstower/cmd/opstower")
+	args := []string{"build", "-o", bin}
+	if raceEnabled {
+		args = append(args, "-race")
+	}
+	build := exec.Command("go", append(args, "github.com/opstower/opstower/cmd/opstower")...)
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build of cmd/opstower: %v\n%s", err, out)
 	}
@@ -194,7 +198,7 @@ func startServer(t *testing.T, bin string, flags ...string) string {
 			_ = cmd.Process.Signal(syscall.SIGTERM)
 			select {
 			case err := <-exited:
-				if err != nil {
+				if err != nil || strings.Contains(stderr.String(), "WARNING: DATA RACE") {
 					t.Errorf("the server did not exit cleanly: %v\nstderr:\n%s", err, stderr.String())
 				}
 			case <-time.After(10 * time.Second):
