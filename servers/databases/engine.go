@@ -35,6 +35,9 @@ type sink struct {
 	maxRows, maxBytes int
 	table             *render.Table
 	cols              []render.Column
+	// note is added to the summary line: what the backend reports beside
+	// the rows, such as the total a REST API counted.
+	note string
 }
 
 func newSink(maxRows, maxBytes int) *sink { return &sink{maxRows: maxRows, maxBytes: maxBytes} }

@@ -291,6 +291,9 @@ func renderResult(s *sink, elapsed time.Duration, maxRows int) string {
 	default:
 		summary = fmt.Sprintf("%s rows; %s.", render.Count(n), ms(elapsed))
 	}
+	if s.note != "" {
+		summary += " " + s.note
+	}
 	hint := fmt.Sprintf("Filter (WHERE) or aggregate (COUNT, GROUP BY) in SQL, select fewer columns, or raise limit (max %d).", maxRows)
 	return s.table.Render(summary, hint)
 }
