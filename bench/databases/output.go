@@ -19,7 +19,8 @@ const cutFooter = "[cut]"
 // tools/list result, 100 rows, and the whole table.
 func measureBytes(servers []*server, procs []*process, r *report) error {
 	n := len(procs)
-	list, hundred, hundredWire, all := make([]float64, n), make([]float64, n), make([]float64, n), make([]float64, n)
+	list, hundred, hundredWire := make([]float64, n), make([]float64, n), make([]float64, n)
+	all, allWire := make([]float64, n), make([]float64, n)
 	footer := false
 	for i, p := range procs {
 		raw, _, err := p.call("tools/list", nil)
@@ -37,11 +38,11 @@ func measureBytes(servers []*server, procs []*process, r *report) error {
 		}
 		hundred[i], hundredWire[i] = float64(len(res.text())), float64(wire)
 
-		res, _, err = p.query(allQuery)
+		res, wire, err = p.query(allQuery)
 		if err != nil {
 			return fmt.Errorf("%s: %w", servers[i].name, err)
 		}
-		all[i] = float64(len(res.text()))
+		all[i], allWire[i] = float64(len(res.text())), float64(wire)
 		if i == 0 {
 			footer = strings.Contains(res.text(), cutFooter)
 		}
@@ -53,6 +54,7 @@ func measureBytes(servers []*server, procs []*process, r *report) error {
 	r.add(metric{Key: "rows100_wire_bytes", Name: "  the same, JSON-RPC message on the wire", Unit: "B", Values: hundredWire, Lower: true})
 	r.add(metric{Key: "select_all_text_bytes", Name: "SELECT * FROM bench_orders (no limit), text", Unit: "B", Values: all, Lower: true,
 		Target: "capped, [cut] footer", Pass: passIf(footer && all[0] <= 64<<10)})
+	r.add(metric{Key: "select_all_wire_bytes", Name: "  the same, JSON-RPC message on the wire", Unit: "B", Values: allWire, Lower: true})
 	return nil
 }
 
@@ -117,6 +119,9 @@ func escapeAnswer(p *process, sql string) (string, error) {
 		return "", err
 	case res.IsError:
 		return "tool error: " + res.text(), nil
+	}
+	if res.text() == "" {
+		return "a result with no text", nil
 	}
 	return "result: " + res.text(), nil
 }

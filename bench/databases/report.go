@@ -48,8 +48,14 @@ func newReport(cfg config, servers []*server) *report {
 	for _, s := range servers {
 		r.servers = append(r.servers, s.name)
 	}
+	r.env["runs"] = fmt.Sprintf("database %s; %d cold starts; %d+%d warm-up latency calls in %d rounds; %d RSS calls; %d HTTP clients for %s (go-sdk: %s)",
+		cfg.database, cfg.coldRuns, cfg.calls, cfg.warmup, cfg.rounds, cfg.rssCalls, cfg.httpClients, cfg.httpDuration, cfg.sdkDuration)
 	if len(cfg.oursEnv) > 0 {
 		r.env["ours_env"] = cfg.oursEnv.String()
+	}
+	r.addNote("KB and MB are binary (1,024 and 1,048,576 bytes), as in OpsTower's own output.")
+	if strings.Contains(cfg.adminDSN, "sslmode=disable") {
+		r.addNote("Both servers and the pgx baseline connect without TLS, as node-postgres does by default.")
 	}
 	if len(servers) > 1 {
 		r.env["peer"] = "@modelcontextprotocol/server-postgres " + peerVersion(cfg.peerDir)
@@ -173,7 +179,11 @@ func (m metric) ratio() (float64, bool) {
 
 func (m metric) ratioCell() string {
 	if x, ok := m.ratio(); ok {
-		return strconv.FormatFloat(x, 'f', 1, 64) + "×"
+		prec := 1
+		if x < 1 {
+			prec = 2
+		}
+		return strconv.FormatFloat(x, 'f', prec, 64) + "×"
 	}
 	return "-"
 }

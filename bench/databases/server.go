@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -88,9 +89,15 @@ func (s *server) start(ctx context.Context) (*process, error) {
 	return p, nil
 }
 
+// stdinGrace is how long a server may take to exit once its stdin closes.
+// Ours exits at once; the peer lingers for its connection pool's idle
+// timeout (10 s), so it gets SIGTERM after this.
+const stdinGrace = time.Second
+
 // stop closes stdin, which tells a stdio server to exit, and waits for it;
-// a server that does not exit in time is killed. It returns the process
-// state, which carries its resource usage.
+// a server still running after stdinGrace gets SIGTERM, and SIGKILL after
+// exitTimeout. It returns the process state, which carries its resource
+// usage (a signalled process's too).
 func (p *process) stop() *os.ProcessState {
 	_ = p.stdin.Close()
 	done := make(chan struct{})
@@ -98,6 +105,12 @@ func (p *process) stop() *os.ProcessState {
 		_ = p.cmd.Wait()
 		close(done)
 	}()
+	select {
+	case <-done:
+		return p.cmd.ProcessState
+	case <-time.After(stdinGrace):
+	}
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
 	select {
 	case <-done:
 	case <-time.After(exitTimeout):
