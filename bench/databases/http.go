@@ -39,6 +39,9 @@ func measureHTTP(ctx context.Context, cfg config, s *server, r *report) error {
 	r.addNote(raw.describe("raw client"))
 	r.extra["http_server_cpu_us_per_call"] = raw.serverCPU / float64(raw.calls) * 1e6
 	r.extra["http_client_cpu_us_per_call"] = raw.clientCPU / float64(raw.calls) * 1e6
+	if err := measureHTTPFloor(ctx, cfg, r); err != nil {
+		return err
+	}
 	if cfg.sdkDuration <= 0 {
 		return nil
 	}
@@ -51,6 +54,25 @@ func measureHTTP(ctx context.Context, cfg config, s *server, r *report) error {
 	r.add(metric{Key: "http_sdk_calls_per_s", Name: fmt.Sprintf("  the same with %d go-sdk clients", cfg.httpClients),
 		Unit: "/s", Values: []float64{sdk.perSecond()}})
 	r.addNote(sdk.describe("go-sdk client"))
+	return nil
+}
+
+// measureHTTPFloor runs the raw load against the SDK floor served by the
+// same serve package, to show what the SDK alone allows on this machine.
+func measureHTTPFloor(ctx context.Context, cfg config, r *report) error {
+	floor, err := floorServer("http")
+	if err != nil {
+		return err
+	}
+	res, err := httpRun(ctx, floor, func(url string) (loadResult, error) {
+		return rawLoad(ctx, url, cfg.httpClients, cfg.httpDuration)
+	})
+	if err != nil {
+		return fmt.Errorf("floor: %w", err)
+	}
+	r.extra["floor_http_calls_per_s"] = res.perSecond()
+	r.addNote(fmt.Sprintf("SDK floor over the same stateless HTTP handler and raw client: %s calls/s, server CPU %.0f µs per call.",
+		thousands(int64(res.perSecond())), res.serverCPU/float64(res.calls)*1e6))
 	return nil
 }
 

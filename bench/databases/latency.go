@@ -11,17 +11,18 @@ import (
 )
 
 // measureLatency times sequential tools/call of smallQuery through each
-// server and the same query through pgx in this process. The calls are
-// interleaved in rounds (pgx, then each server, order rotating) so that a
+// server and the SDK floor, and the same query through pgx in this
+// process. The calls are interleaved in rounds (order rotating) so that a
 // burst of background load hits all of them alike. Added latency is a
 // server's percentile minus the driver's median.
-func measureLatency(ctx context.Context, cfg config, data *benchData, servers []*server, procs []*process, r *report) error {
+func measureLatency(ctx context.Context, cfg config, data *benchData, servers []*server, procs []*process, floor *process, r *report) error {
 	params := json.RawMessage(fmt.Sprintf(`{"name":"query","arguments":{"sql":%q}}`, smallQuery))
 	timers := []func() (time.Duration, error){func() (time.Duration, error) { return timeDriver(ctx, data.conn) }}
 	for i := range procs {
 		p, name := procs[i], servers[i].name
 		timers = append(timers, func() (time.Duration, error) { return timeCall(p, name, params) })
 	}
+	timers = append(timers, func() (time.Duration, error) { return timeCall(floor, "floor", params) })
 	samples := make([][]time.Duration, len(timers))
 	for i, t := range timers {
 		for n := 0; n < cfg.warmup; n++ {
@@ -100,10 +101,11 @@ func timeCall(p *process, name string, params json.RawMessage) (time.Duration, e
 }
 
 // reportLatency adds the driver's and each server's figures. samples[0] is
-// the driver; the rest follow the servers' order.
+// the driver, the last is the floor, and those between follow the servers'
+// order.
 func reportLatency(samples [][]time.Duration, n int, r *report) {
 	base := millis(percentile(samples[0], 50))
-	servers := samples[1:]
+	servers, floor := samples[1:len(samples)-1], samples[len(samples)-1]
 	pick := func(p float64, minus float64) []float64 {
 		out := make([]float64, len(servers))
 		for i, s := range servers {
@@ -122,6 +124,9 @@ func reportLatency(samples [][]time.Duration, n int, r *report) {
 		n, base, millis(percentile(samples[0], 90))))
 	r.extra["driver_p50_ms"] = base
 	r.extra["driver_p90_ms"] = millis(percentile(samples[0], 90))
+	f50, f90 := millis(percentile(floor, 50)), millis(percentile(floor, 90))
+	r.extra["floor_stdio_call_p50_ms"], r.extra["floor_stdio_call_p90_ms"] = f50, f90
+	r.addNote(fmt.Sprintf("SDK floor (a go-sdk server whose query tool returns a fixed row, no database), same rounds: whole call p50 %.3f ms, p90 %.3f ms.", f50, f90))
 }
 
 // percentile returns the nearest-rank p-th percentile of d (in any order).

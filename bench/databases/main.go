@@ -49,9 +49,13 @@ type config struct {
 }
 
 func main() {
-	cfg := parseFlags()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, cfg)
+	var err error
+	if mode := os.Getenv(floorEnv); mode != "" {
+		err = serveFloor(ctx, mode)
+	} else {
+		err = run(ctx, parseFlags())
+	}
 	stop()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)

@@ -115,18 +115,22 @@ func mustQuery(p *process, sql string) (*toolResult, error) {
 	return res, nil
 }
 
-// measureSessions starts one long-lived process per server and measures, in
-// order: per-call latency, result and tools/list sizes, and the read-only
-// escape. The unbounded query runs last, so the peer's 20+ MB result cannot
-// affect its latency.
+// measureSessions starts one long-lived process per server, and the SDK
+// floor, and measures in order: per-call latency, result and tools/list
+// sizes, and the read-only escape. The unbounded query runs last, so the
+// peer's 20+ MB result cannot affect its latency.
 func measureSessions(ctx context.Context, cfg config, data *benchData, servers []*server, r *report) error {
-	procs := make([]*process, 0, len(servers))
+	floor, err := floorServer("stdio")
+	if err != nil {
+		return err
+	}
+	procs := make([]*process, 0, len(servers)+1)
 	defer func() {
 		for _, p := range procs {
 			p.stop()
 		}
 	}()
-	for _, s := range servers {
+	for _, s := range append(servers[:len(servers):len(servers)], floor) {
 		p, err := s.start(ctx)
 		if err != nil {
 			return err
@@ -136,7 +140,9 @@ func measureSessions(ctx context.Context, cfg config, data *benchData, servers [
 			return fmt.Errorf("%s: %w", s.name, err)
 		}
 	}
-	if err := measureLatency(ctx, cfg, data, servers, procs, r); err != nil {
+	floorProc, procs := procs[len(procs)-1], procs[:len(procs)-1]
+	defer floorProc.stop()
+	if err := measureLatency(ctx, cfg, data, servers, procs, floorProc, r); err != nil {
 		return err
 	}
 	if err := measureBytes(servers, procs, r); err != nil {
