@@ -223,3 +223,12 @@ func TestSupabaseConnectionStringNamesTheProject(t *testing.T) {
 	textHas(t, "instructions", instructions, "abcdefghijklmnopqrst (Supabase)")
 	textLacks(t, "instructions", instructions, "secretpw")
 }
+
+func TestSupabaseUnreachableDatabaseSaysWhy(t *testing.T) {
+	password := fmt.Sprintf("canary%dpw", time.Now().UnixNano())
+	url := "postgresql://postgres:" + password + "@127.0.0.1:1/postgres?connect_timeout=2"
+	cs := supaServer(t, config.Connection{Name: "down", Provider: "supabase", Settings: map[string]string{"url": url}}, nil)
+	out := mcptest.MustError(t, cs, "list_tables", nil)
+	textHas(t, "unreachable", out, "cannot reach PostgreSQL at 127.0.0.1:1", "paused", "Session pooler")
+	textLacks(t, "unreachable", out, password)
+}
