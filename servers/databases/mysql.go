@@ -34,10 +34,11 @@ var mysqlProvider = &provider{
 	open:        openMySQL,
 }
 
-// mysqlEngine runs statements on sessions set to SET SESSION TRANSACTION
-// READ ONLY, so every statement is a read-only transaction, with a
-// per-statement time limit and sql_select_limit so the server never sends
-// much more than can be shown. Values come from the text protocol, exactly
+// mysqlEngine runs every statement in its own START TRANSACTION READ ONLY,
+// on sessions that also default to read-only, with a per-statement time
+// limit and sql_select_limit so the server never sends much more than can
+// be shown. The explicit transaction matters: a session setting alone could
+// be switched back by a statement on the same session. Values come from the text protocol, exactly
 // as the server formats them. A cancelled call kills its statement on the
 // server with KILL QUERY.
 type mysqlEngine struct {
@@ -255,7 +256,12 @@ func (e *mysqlEngine) kill(id uint64) {
 
 func (e *mysqlEngine) query(ctx context.Context, st sqlguard.Statement, s *sink) error {
 	return e.withConn(ctx, func(c *sql.Conn, _ *mysqlConn) error {
-		rows, err := c.QueryContext(ctx, st.SQL)
+		tx, err := c.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+		if err != nil {
+			return e.connErr(err)
+		}
+		defer tx.Rollback()
+		rows, err := tx.QueryContext(ctx, st.SQL)
 		if err != nil {
 			return e.queryErr(err)
 		}

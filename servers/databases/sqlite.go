@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math"
 	"net/url"
 	"os"
 	"regexp"
@@ -64,8 +65,10 @@ func sqlitePath(v config.Values) (string, error) {
 	return p, nil
 }
 
-// sqliteEngine opens the file read-only (mode=ro) with query_only set, so
-// SQLite itself refuses every write, whatever the statement.
+// sqliteEngine opens the file read-only (mode=ro) with query_only set, and
+// installs an authorizer on every connection that lets SQLite compile only
+// reads: so SQLite itself refuses every write, ATTACH (which could create
+// files) and file-touching functions, whatever the statement.
 type sqliteEngine struct {
 	path string
 	db   *sql.DB
@@ -78,13 +81,54 @@ func openSQLite(v config.Values, _ config.Limits) (engine, error) {
 	}
 	dsn := "file:" + (&url.URL{Path: path}).EscapedPath() +
 		"?mode=ro&_pragma=query_only(1)&_pragma=busy_timeout(5000)&_pragma=trusted_schema(0)"
-	db, err := sql.Open("sqlite", dsn)
+	db, err := sql.Open(sqliteReadOnlyDriver, dsn)
 	if err != nil {
 		return nil, err
 	}
 	db.SetMaxOpenConns(4)
 	db.SetConnMaxIdleTime(time.Minute)
 	return &sqliteEngine{path: path, db: db}, nil
+}
+
+// sqliteReadOnlyDriver is modernc's driver registered under a name of our
+// own, so its authorizer applies to our connections only.
+const sqliteReadOnlyDriver = "opstower-sqlite-readonly"
+
+func init() {
+	d := &sqlite.Driver{}
+	d.RegisterConnectionHook(func(c sqlite.ExecQuerierContext, _ string) error {
+		r, ok := c.(sqlite.AuthorizerRegisterer)
+		if !ok {
+			return errors.New("the SQLite driver cannot install a read-only authorizer")
+		}
+		return r.RegisterAuthorizer(authorizeRead)
+	})
+	sql.Register(sqliteReadOnlyDriver, d)
+}
+
+// sqliteTablePragmas take a table or index name as their argument.
+var sqliteTablePragmas = map[string]bool{
+	"table_info": true, "table_xinfo": true, "table_list": true, "index_list": true,
+	"index_info": true, "index_xinfo": true, "foreign_key_list": true,
+}
+
+// authorizeRead allows what a read needs and denies everything else.
+func authorizeRead(action sqlite.AuthorizerActionCode, arg1, arg2, _, _ string) sqlite.AuthorizerReturnCode {
+	switch action {
+	case sqlite.AuthSelect, sqlite.AuthRead, sqlite.AuthRecursive:
+		return sqlite.AuthorizerOK
+	case sqlite.AuthFunction:
+		if _, denied := sqlguard.DeniedFunction(sqlguard.SQLite, arg2); denied {
+			return sqlite.AuthorizerDeny
+		}
+		return sqlite.AuthorizerOK
+	case sqlite.AuthPragma:
+		name := strings.ToLower(arg1)
+		if sqliteTablePragmas[name] || (arg2 == "" && sqlguard.ReadPragma(name)) {
+			return sqlite.AuthorizerOK
+		}
+	}
+	return sqlite.AuthorizerDeny
 }
 
 func (e *sqliteEngine) dialect() sqlguard.Dialect { return sqlguard.SQLite }
@@ -175,6 +219,11 @@ func appendValue(b []byte, v any) []byte {
 	case int64:
 		return strconv.AppendInt(b, x, 10)
 	case float64:
+		// Shortest digits that round-trip, without an exponent for the
+		// magnitudes people read (strconv's 'g' switches at 1e6).
+		if a := math.Abs(x); a == 0 || (a >= 1e-6 && a < 1e21) {
+			return strconv.AppendFloat(b, x, 'f', -1, 64)
+		}
 		return strconv.AppendFloat(b, x, 'g', -1, 64)
 	case bool:
 		return strconv.AppendBool(b, x)

@@ -38,7 +38,7 @@ type (
 	queryArgs struct {
 		Connection string `json:"connection,omitempty" jsonschema:"which connection"`
 		SQL        string `json:"sql" jsonschema:"one read-only statement"`
-		Limit      int    `json:"limit,omitempty" jsonschema:"max rows to return"`
+		Limit      int    `json:"limit,omitempty" jsonschema:"rows to return"`
 	}
 	explainArgs struct {
 		Connection string `json:"connection,omitempty" jsonschema:"which connection"`
@@ -84,7 +84,7 @@ func (h *handlers) tools() []toolkit.Tool {
 			Hints: toolkit.Read,
 			Schema: func(s *jsonschema.Schema) {
 				conn(s)
-				toolkit.SetRange(s, "limit", 1, h.limits.MaxRows, h.limits.Rows)
+				s.Properties["limit"].Description = fmt.Sprintf("rows to return: default %d, at most %d", h.limits.Rows, h.limits.MaxRows)
 			},
 		}, h.query),
 		toolkit.New(toolkit.Def{

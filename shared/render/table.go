@@ -21,8 +21,9 @@ type Column struct {
 // DefaultMaxCell is the longest single value shown before it is shortened.
 const DefaultMaxCell = 1024
 
-// footerReserve keeps room for the footer inside the byte cap.
-const footerReserve = 256
+// footerReserve keeps room inside the byte cap for what Render adds around
+// the rows: the summary line, the untrusted-data fence and the footer.
+const footerReserve = 640
 
 // Table accumulates rows as CSV within caps. Cells are written exactly as
 // given (the backend's own text form, so no precision is lost); NULL is

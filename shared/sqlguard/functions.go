@@ -1,5 +1,7 @@
 package sqlguard
 
+import "strings"
+
 // deniedFuncs are functions that a read-only transaction still lets through
 // but that act outside the query: signal or lock other sessions, touch the
 // server's files, reach other servers, advance sequences, or run SQL given
@@ -9,6 +11,13 @@ var deniedFuncs = map[Dialect]map[string]string{
 	MySQL:      mysqlFuncs,
 	SQLite:     sqliteFuncs,
 	ClickHouse: clickhouseFuncs,
+}
+
+// DeniedFunction reports whether a function is refused in dialect d, and
+// why. Engines with a hook at compile time (SQLite's authorizer) use it too.
+func DeniedFunction(d Dialect, name string) (reason string, denied bool) {
+	reason, denied = deniedFuncs[d][strings.ToLower(name)]
+	return reason, denied
 }
 
 func postgresFuncs() map[string]string {

@@ -204,6 +204,9 @@ var readPragmas = map[string]bool{
 	"integrity_check": true, "quick_check": true, "foreign_key_check": true, "schema_version": true,
 }
 
+// ReadPragma reports whether a SQLite pragma only reports when read.
+func ReadPragma(name string) bool { return readPragmas[name] }
+
 func checkPragma(s []token) error {
 	name := ""
 	for i, t := range s {

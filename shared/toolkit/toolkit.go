@@ -8,7 +8,6 @@ package toolkit
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -168,19 +167,6 @@ func SetEnum(s *jsonschema.Schema, prop string, values []string) {
 	p.Enum = make([]any, len(values))
 	for i, v := range values {
 		p.Enum[i] = v
-	}
-}
-
-// SetRange bounds an integer property and records its default.
-func SetRange(s *jsonschema.Schema, prop string, lo, hi, def int) {
-	p := s.Properties[prop]
-	if p == nil {
-		return
-	}
-	l, h := float64(lo), float64(hi)
-	p.Minimum, p.Maximum = &l, &h
-	if def != 0 {
-		p.Default = json.RawMessage(fmt.Sprint(def))
 	}
 }
 
