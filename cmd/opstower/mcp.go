@@ -70,7 +70,7 @@ func runMCP(ctx context.Context, args []string, stderr io.Writer) error {
 	fs.StringVar(&configPath, "config", "", "YAML config file (connections, limits, http); values may use ${ENV}")
 	fs.StringVar(&httpAddr, "http", "", "serve streamable HTTP on this address (e.g. 127.0.0.1:8080) instead of stdio; the token comes from OPSTOWER_HTTP_TOKEN")
 	fs.Var(&origins, "allowed-origin", "browser origin allowed to call the HTTP endpoint (repeatable)")
-	fs.Var(&hosts, "allowed-host", "Host header accepted by the HTTP endpoint (repeatable; default any)")
+	fs.Var(&hosts, "allowed-host", "Host header accepted by the HTTP endpoint (repeatable); by default any on a public address, localhost names only on a loopback one")
 	fs.IntVar(&limits.Rows, "rows", 0, fmt.Sprintf("rows returned when the caller gives no limit (default %d)", config.DefaultRows))
 	fs.IntVar(&limits.MaxRows, "max-rows", 0, fmt.Sprintf("largest limit a caller may ask for (default %d)", config.DefaultMaxRows))
 	fs.IntVar(&limits.Bytes, "max-bytes", 0, fmt.Sprintf("bytes of text in one result (default %d)", config.DefaultBytes))

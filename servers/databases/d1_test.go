@@ -389,15 +389,15 @@ func TestD1QueryValuesAreExact(t *testing.T) {
 	textHas(t, "query", out,
 		"3 rows;",
 		"id,big,note,ratio,payload\n",
-		"1,9007199254740993,NULL,0.1,X'DEADBEEF'\n",
-		"2,9223372036854775807,,2.5,NULL\n",
-		`3,-9223372036854775808,"gift, wrapped",NULL,NULL`)
+		"1,9007199254740993,,0.1,X'DEADBEEF'\n",
+		"2,9223372036854775807,\"\",2.5,\n",
+		`3,-9223372036854775808,"gift, wrapped",,`)
 
 	out = h.ok("query", map[string]any{"sql": "SELECT 'NULL' AS word, '' AS empty, NULL AS absent"})
-	textHas(t, "NULL vs text", out, "\n\"NULL\",,NULL\n")
+	textHas(t, "NULL vs text", out, "\nNULL,\"\",\n")
 
 	out = h.ok("query", map[string]any{"sql": "PRAGMA table_info(customers)"})
-	textHas(t, "pragma", out, "cid,name,type,notnull,dflt_value,pk\n", "1,name,TEXT,1,NULL,0")
+	textHas(t, "pragma", out, "cid,name,type,notnull,dflt_value,pk\n", "1,name,TEXT,1,,0")
 }
 
 func TestD1QueryLimitCutsRows(t *testing.T) {

@@ -18,6 +18,7 @@ import (
 
 	"github.com/opstower/opstower/shared/config"
 	"github.com/opstower/opstower/shared/logging"
+	"github.com/opstower/opstower/shared/render"
 	"github.com/opstower/opstower/shared/toolkit"
 )
 
@@ -83,7 +84,7 @@ func instructions(conns []*conn) string {
 	}
 	return "Read-only SQL access to: " + strings.Join(names, ", ") + ". " +
 		"Start with list_tables, then describe_table for the tables you need, then query. " +
-		"Every statement runs read-only; results are capped, and a footer says when rows were cut."
+		"Every statement runs read-only; results are capped, and a footer says when rows were cut. " + render.UntrustedNote
 }
 
 // conn is one configured connection and its lazily-connected engine.

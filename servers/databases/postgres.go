@@ -1,6 +1,7 @@
 package databases
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -34,40 +35,52 @@ var postgresProvider = &provider{
 	open:        openPostgres,
 }
 
-// pgEngine runs every statement inside BEGIN READ ONLY ... ROLLBACK on
-// sessions that also default to read-only, sent as one pipelined batch so
-// the transaction costs no extra round trips. Row sources are read through
-// a cursor, so the server produces only the rows that are shown. Values are
-// read in PostgreSQL's text format, which is exact for numeric, bigint and
-// timestamps.
+// pgEngine runs every statement inside BEGIN READ ONLY ... ROLLBACK, with
+// the statement deadline set locally to that transaction, all sent as one
+// pipelined batch so the transaction costs no extra round trips. Nothing
+// relies on session state, so the engine works the same through a
+// transaction-mode pooler (PgBouncer, Supavisor) as on a direct
+// connection, and a statement cannot loosen the session for the next one.
+// Row sources are read through a cursor, so the server produces only the
+// rows that are shown. Values are read in PostgreSQL's text format, which is
+// exact for numeric, bigint and timestamps.
 type pgEngine struct {
-	pool    *pgxpool.Pool
-	types   sync.Map // uint32 OID → type name, for types pgx does not know
-	timeout time.Duration
+	pool  *pgxpool.Pool
+	types sync.Map // uint32 OID → type name, for types pgx does not know
+	// local sets the transaction's deadline and output formats.
+	local string
 }
 
 func openPostgres(v config.Values, l config.Limits) (engine, error) {
-	cfg, err := pgxpool.ParseConfig(v.Secret("url").Reveal())
+	cfg, err := parsePgURL(v.Secret("url").Reveal(), v.Secret("password"))
 	if err != nil {
-		return nil, fmt.Errorf("invalid PostgreSQL URL: %s", secret.Scrub(err.Error()))
+		return nil, err
 	}
-	if pw := v.Secret("password"); !pw.IsZero() {
-		cfg.ConnConfig.Password = pw.Reveal()
-	}
-	secret.New(cfg.ConnConfig.Password)
 	return newPgEngine(cfg, time.Duration(l.Timeout)), nil
 }
 
-func newPgEngine(cfg *pgxpool.Config, timeout time.Duration) *pgEngine {
-	rp := cfg.ConnConfig.RuntimeParams
-	rp["default_transaction_read_only"] = "on"
-	rp["statement_timeout"] = strconv.FormatInt(timeout.Milliseconds(), 10)
-	rp["idle_in_transaction_session_timeout"] = strconv.FormatInt(timeout.Milliseconds(), 10)
-	// The guard lexes '...' without backslash escapes: make the server agree.
-	rp["standard_conforming_strings"] = "on"
-	if rp["application_name"] == "" {
-		rp["application_name"] = "opstower"
+// parsePgURL parses a connection URL without letting a driver error echo
+// part of it: a password with unescaped special characters makes pgx quote
+// the rest of the URL.
+func parsePgURL(raw string, password secret.String) (*pgxpool.Config, error) {
+	cfg, err := pgxpool.ParseConfig(raw)
+	if err != nil {
+		return nil, errors.New("invalid PostgreSQL URL: write postgres://user:password@host:5432/dbname, percent-encoding special characters in the password (@ as %40, / as %2F, space as %20), or pass the password as its own setting")
 	}
+	if !password.IsZero() {
+		cfg.ConnConfig.Password = password.Reveal()
+	}
+	secret.New(cfg.ConnConfig.Password)
+	return cfg, nil
+}
+
+func newPgEngine(cfg *pgxpool.Config, timeout time.Duration) *pgEngine {
+	if cfg.ConnConfig.RuntimeParams["application_name"] == "" {
+		cfg.ConnConfig.RuntimeParams["application_name"] = "opstower"
+	}
+	// Our own catalog queries use unnamed statements: a named prepared
+	// statement would not survive a transaction-mode pooler.
+	cfg.ConnConfig.DefaultQueryExecMode = pgx.QueryExecModeExec
 	// On cancellation, ask the server to stop the statement rather than only
 	// dropping the socket, so the work stops on the server too.
 	cfg.ConnConfig.BuildContextWatcherHandler = func(pc *pgconn.PgConn) ctxwatch.Handler {
@@ -85,7 +98,14 @@ func newPgEngine(cfg *pgxpool.Config, timeout time.Duration) *pgEngine {
 		// ParseConfig has already checked.
 		panic(err)
 	}
-	return &pgEngine{pool: pool, timeout: timeout}
+	ms := strconv.FormatInt(timeout.Milliseconds(), 10)
+	// The guard lexes '...' without backslash escapes, so the server must
+	// agree (standard_conforming_strings); ISO dates are what the renderer
+	// turns into RFC 3339.
+	local := "SELECT set_config('statement_timeout', '" + ms + "', true), " +
+		"set_config('idle_in_transaction_session_timeout', '" + ms + "', true), " +
+		"set_config('standard_conforming_strings', 'on', true), set_config('DateStyle', 'ISO', true)"
+	return &pgEngine{pool: pool, local: local}
 }
 
 func (p *pgEngine) dialect() sqlguard.Dialect { return sqlguard.Postgres }
@@ -106,6 +126,7 @@ func (p *pgEngine) query(ctx context.Context, st sqlguard.Statement, s *sink) er
 
 	b := &pgconn.Batch{}
 	b.ExecParams("BEGIN READ ONLY", nil, nil, nil, nil)
+	b.ExecParams(p.local, nil, nil, nil, nil)
 	offset := 0
 	if st.Kind == sqlguard.Select {
 		b.ExecParams(cursorPrefix+st.SQL, nil, nil, nil, nil)
@@ -115,9 +136,9 @@ func (p *pgEngine) query(ctx context.Context, st sqlguard.Statement, s *sink) er
 		b.ExecParams(st.SQL, nil, nil, nil, nil)
 	}
 	b.ExecParams("ROLLBACK", nil, nil, nil, nil)
-	dataIdx := 1 // BEGIN, then the statement's result (or DECLARE, FETCH)
+	dataIdx := 2 // BEGIN, settings, then the statement's result (or DECLARE, FETCH)
 	if offset > 0 {
-		dataIdx = 2
+		dataIdx = 3
 	}
 
 	mrr := pc.ExecBatch(ctx, b)
@@ -146,17 +167,27 @@ func (p *pgEngine) query(ctx context.Context, st sqlguard.Statement, s *sink) er
 func (p *pgEngine) readRows(ctx context.Context, c *pgx.Conn, rr *pgconn.ResultReader, s *sink) {
 	fds := rr.FieldDescriptions()
 	cols := make([]render.Column, len(fds))
-	isBool := make([]bool, len(fds))
+	oids := make([]uint32, len(fds))
 	for i, fd := range fds {
 		cols[i] = render.Column{Name: fd.Name, Type: p.typeName(ctx, c, fd.DataTypeOID)}
-		isBool[i] = fd.DataTypeOID == 16
+		oids[i] = fd.DataTypeOID
 	}
 	s.columns(cols)
+	var scratch []byte
 	for rr.NextRow() {
 		vals := rr.Values()
+		scratch = scratch[:0]
 		for i, v := range vals {
-			if isBool[i] && len(v) == 1 {
-				vals[i] = boolText(v[0])
+			if v == nil {
+				continue
+			}
+			switch oids[i] {
+			case pgBoolOID:
+				vals[i] = boolText(v)
+			case pgTimestampOID, pgTimestamptzOID:
+				start := len(scratch)
+				scratch = appendRFC3339(scratch, v)
+				vals[i] = scratch[start:len(scratch):len(scratch)]
 			}
 		}
 		if !s.add(vals) {
@@ -165,13 +196,50 @@ func (p *pgEngine) readRows(ctx context.Context, c *pgx.Conn, rr *pgconn.ResultR
 	}
 }
 
+const (
+	pgBoolOID        = 16
+	pgTimestampOID   = 1114
+	pgTimestamptzOID = 1184
+)
+
 var trueText, falseText = []byte("true"), []byte("false")
 
-func boolText(c byte) []byte {
-	if c == 't' {
+func boolText(v []byte) []byte {
+	if len(v) == 1 && v[0] == 't' {
 		return trueText
 	}
-	return falseText
+	if len(v) == 1 && v[0] == 'f' {
+		return falseText
+	}
+	return v
+}
+
+// appendRFC3339 rewrites PostgreSQL's ISO timestamp text
+// ("2026-01-02 03:04:05.123456+00") as RFC 3339
+// ("2026-01-02T03:04:05.123456Z"): the same instant and digits, in the form
+// every reader parses, two bytes shorter for UTC. Values in another form
+// (infinity, BC dates) are kept as they are.
+func appendRFC3339(dst, v []byte) []byte {
+	if len(v) < 19 || v[10] != ' ' || v[4] != '-' || v[13] != ':' || bytes.HasSuffix(v, []byte(" BC")) {
+		return append(dst, v...)
+	}
+	dst = append(dst, v[:10]...)
+	dst = append(dst, 'T')
+	rest := v[11:]
+	// The offset starts at the last + or - after the time.
+	i := bytes.LastIndexAny(rest, "+-")
+	if i < 8 {
+		return append(dst, rest...) // timestamp without time zone
+	}
+	dst = append(dst, rest[:i]...)
+	switch off := rest[i:]; {
+	case string(off) == "+00" || string(off) == "-00" || string(off) == "+00:00":
+		return append(dst, 'Z')
+	case len(off) == 3:
+		return append(append(dst, off...), ":00"...)
+	default:
+		return append(dst, off...)
+	}
 }
 
 // typeName names a column type: pgx knows the built-in ones; others
@@ -304,6 +372,7 @@ func (p *pgEngine) explain(ctx context.Context, st sqlguard.Statement, analyze b
 	pc := c.Conn().PgConn()
 	b := &pgconn.Batch{}
 	b.ExecParams("BEGIN READ ONLY", nil, nil, nil, nil)
+	b.ExecParams(p.local, nil, nil, nil, nil)
 	b.ExecParams(prefix+st.SQL, nil, nil, nil, nil)
 	b.ExecParams("ROLLBACK", nil, nil, nil, nil)
 	results, err := pc.ExecBatch(ctx, b).ReadAll()
@@ -314,7 +383,7 @@ func (p *pgEngine) explain(ctx context.Context, st sqlguard.Statement, analyze b
 		return "", p.queryErr(err, st.SQL, len(prefix))
 	}
 	var out strings.Builder
-	for _, row := range results[1].Rows {
+	for _, row := range results[2].Rows {
 		out.Write(row[0])
 		out.WriteByte('\n')
 	}

@@ -9,8 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/opstower/opstower/shared/config"
 	"github.com/opstower/opstower/shared/secret"
@@ -102,24 +100,9 @@ func openSupabase(v config.Values, l config.Limits) (engine, error) {
 	return newSupabaseREST(u, key), nil
 }
 
-// supabasePoolerPort is the port of Supabase's transaction-mode poolers
-// (Supavisor, and the dedicated PgBouncer).
-const supabasePoolerPort = 6543
-
-// supabasePoolerRefused are the session settings the PostgreSQL engine
-// sends at startup that a transaction pooler cannot keep: PgBouncer
-// refuses the connection ("unsupported startup parameter"), and a setting
-// would not follow the client from one server connection to the next
-// anyway. Each statement still runs inside BEGIN READ ONLY, and a
-// cancelled call still stops it on the server with a cancel request.
-var supabasePoolerRefused = []string{"default_transaction_read_only", "statement_timeout", "idle_in_transaction_session_timeout"}
-
 // openSupabasePostgres serves a Supabase connection string with the
-// PostgreSQL engine. Through a transaction pooler (port 6543) it sends no
-// session settings and runs its own catalog queries as unnamed statements,
-// since a named prepared statement would stay on whichever server
-// connection the pooler lent for one transaction. (Statements from the
-// model already go as unnamed statements in one pipelined batch.)
+// PostgreSQL engine, which needs no session state and so works the same
+// through Supabase's transaction-mode poolers (port 6543).
 func openSupabasePostgres(raw string, password secret.String, l config.Limits) (engine, error) {
 	switch s := scheme(raw); s {
 	case "postgres", "postgresql":
@@ -128,22 +111,9 @@ func openSupabasePostgres(raw string, password secret.String, l config.Limits) (
 	default:
 		return nil, fmt.Errorf("url %s is not a PostgreSQL connection string; copy it from Project Settings → Database (postgresql://...)", redactedScheme(raw))
 	}
-	cfg, err := pgxpool.ParseConfig(raw)
+	cfg, err := parsePgURL(raw, password)
 	if err != nil {
-		return nil, fmt.Errorf("invalid Supabase connection string: %s", secret.Scrub(err.Error()))
-	}
-	if !password.IsZero() {
-		cfg.ConnConfig.Password = password.Reveal()
-	}
-	secret.New(cfg.ConnConfig.Password)
-	if cfg.ConnConfig.Port == supabasePoolerPort {
-		cfg.ConnConfig.DefaultQueryExecMode = pgx.QueryExecModeExec
-		cfg.BeforeConnect = func(_ context.Context, cc *pgx.ConnConfig) error {
-			for _, p := range supabasePoolerRefused {
-				delete(cc.RuntimeParams, p)
-			}
-			return nil
-		}
+		return nil, err
 	}
 	return &supabasePostgres{pgEngine: newPgEngine(cfg, time.Duration(l.Timeout))}, nil
 }

@@ -618,8 +618,8 @@ func TestSupabaseRESTQueryTranslatesAndKeepsValues(t *testing.T) {
 	textHas(t, "select *", out,
 		"2 rows;",
 		"id:bigint,customer_id:bigint,status:text,note:text,amount:numeric,big:bigint,meta:jsonb,paid:boolean\n",
-		`1,3,shipped,NULL,1234567890123456789012345678.91,9007199254740993,"{""b"":1,""a"":[true,null]}",true`+"\n",
-		"2,3,new,,0.10,9223372036854775807,NULL,false\n")
+		`1,3,shipped,,1234567890123456789012345678.91,9007199254740993,"{""b"":1,""a"":[true,null]}",true`+"\n",
+		"2,3,new,\"\",0.10,9223372036854775807,,false\n")
 	textHas(t, "request", h.lastQuery(), "customer_id=eq.3", "order=id", "select=%2A")
 
 	out = h.ok("query", map[string]any{"sql": `SELECT o.note AS remark, id FROM public.orders o WHERE o.note IN ('gift, (wrapped)', 'it''s "late"') AND status <> 'new' ORDER BY remark DESC NULLS LAST LIMIT 10`})
@@ -735,7 +735,7 @@ func TestSupabaseConfigErrors(t *testing.T) {
 		"plain http":       {map[string]string{"project_url": "http://abcdefghijklmnopqrst.supabase.co", "service_role_key": supaKey(t, false, "")}, "plain http"},
 		"project url junk": {map[string]string{"project_url": "https://", "service_role_key": supaKey(t, false, "")}, "is not a Supabase project URL"},
 		"https in url":     {map[string]string{"url": "https://abcdefghijklmnopqrst.supabase.co"}, "goes in project_url"},
-		"bad postgres url": {map[string]string{"url": "postgres://postgres:pw@db.example.com:notaport/postgres"}, "invalid Supabase connection string"},
+		"bad postgres url": {map[string]string{"url": "postgres://postgres:pw@db.example.com:notaport/postgres"}, "invalid PostgreSQL URL"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			conn := config.Connection{Provider: "supabase", Settings: tc.settings}

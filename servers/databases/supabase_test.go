@@ -86,7 +86,7 @@ func supaPostgresChecks(t *testing.T, cs *mcp.ClientSession, table string) {
 	for i := 0; i < 3; i++ { // several calls, so a pooler hands out different server connections
 		out = mcptest.MustText(t, cs, "query", map[string]any{"sql": "SELECT id, customer, note, amount FROM " + table + " ORDER BY customer"})
 		textHas(t, "query", out, "id:int8,customer:text,note:text,amount:numeric",
-			"9007199254740993,ada,NULL,1234567890123456789012345678.91\n", "2,bob,,0.10\n")
+			"9007199254740993,ada,,1234567890123456789012345678.91\n", "2,bob,\"\",0.10\n")
 	}
 	out = mcptest.MustText(t, cs, "explain", map[string]any{"sql": "SELECT * FROM " + table + " WHERE id = 2"})
 	textHas(t, "explain", out, "Index Scan")

@@ -79,7 +79,7 @@ func (h *handlers) tools() []toolkit.Tool {
 			Name:  "query",
 			Title: "Run read-only SQL",
 			Description: fmt.Sprintf("Run one read-only SQL statement (SELECT, WITH, SHOW, EXPLAIN) in the connection's dialect (%s). "+
-				"Returns CSV: a name:type header, NULL for null. Returns %d rows unless limit is given; times out after %s. "+
+				"Returns CSV with a name:type header; an empty field is NULL, \"\" an empty string. Returns %d rows unless limit is given; times out after %s. "+
 				"Aggregate in SQL rather than fetching many rows.", h.dialects(), h.limits.Rows, time.Duration(h.limits.Timeout)),
 			Hints: toolkit.Read,
 			Schema: func(s *jsonschema.Schema) {

@@ -26,9 +26,9 @@ const DefaultMaxCell = 1024
 const footerReserve = 640
 
 // Table accumulates rows as CSV within caps. Cells are written exactly as
-// given (the backend's own text form, so no precision is lost); NULL is
-// written as NULL, so an empty field is the empty string, and a text value
-// that is literally NULL is quoted.
+// given (the backend's own text form, so no precision is lost). As in
+// PostgreSQL's CSV format, NULL is an empty field and the empty string is
+// written "", so the two stay apart at no cost per row.
 type Table struct {
 	MaxRows  int // rows accepted before Add reports the table full
 	MaxBytes int // bytes of text, header and footer included
@@ -53,7 +53,7 @@ func NewTable(cols []Column, maxRows, maxBytes int) *Table {
 		if c.Type != "" {
 			h += ":" + c.Type
 		}
-		t.writeCell([]byte(h), false)
+		t.writeCell([]byte(h))
 	}
 	t.buf.WriteByte('\n')
 	return t
@@ -77,14 +77,13 @@ func (t *Table) Add(cells [][]byte) bool {
 			t.buf.WriteByte(',')
 		}
 		if c == nil {
-			t.buf.WriteString("NULL")
-			continue
+			continue // NULL: an empty field
 		}
 		if t.MaxCell > 0 && len(c) > t.MaxCell {
 			c = t.shorten(c)
 			cut++
 		}
-		t.writeCell(c, true)
+		t.writeCell(c)
 	}
 	t.buf.WriteByte('\n')
 	if t.MaxBytes > 0 && t.buf.Len() > t.MaxBytes-footerReserve {
@@ -95,17 +94,6 @@ func (t *Table) Add(cells [][]byte) bool {
 	t.rows++
 	t.cutCells += cut
 	return true
-}
-
-// AddStrings is Add for string cells; use a nil pointer for NULL.
-func (t *Table) AddStrings(cells []*string) bool {
-	bs := make([][]byte, len(cells))
-	for i, c := range cells {
-		if c != nil {
-			bs[i] = []byte(*c)
-		}
-	}
-	return t.Add(bs)
 }
 
 // Full reports whether a row was refused.
@@ -168,10 +156,10 @@ func (t *Table) shorten(c []byte) []byte {
 }
 
 // writeCell writes one CSV field, quoting it when it would otherwise be
-// ambiguous: separators, quotes, line breaks, surrounding space and the
-// literal word NULL.
-func (t *Table) writeCell(c []byte, quoteNullWord bool) {
-	if !needsQuotes(c, quoteNullWord) {
+// ambiguous: the empty string (an empty field is NULL), separators, quotes,
+// line breaks and surrounding space.
+func (t *Table) writeCell(c []byte) {
+	if !needsQuotes(c) {
 		t.buf.Write(c)
 		return
 	}
@@ -189,11 +177,8 @@ func (t *Table) writeCell(c []byte, quoteNullWord bool) {
 	t.buf.WriteByte('"')
 }
 
-func needsQuotes(c []byte, quoteNullWord bool) bool {
+func needsQuotes(c []byte) bool {
 	if len(c) == 0 {
-		return false
-	}
-	if quoteNullWord && len(c) == 4 && string(c) == "NULL" {
 		return true
 	}
 	if c[0] == ' ' || c[len(c)-1] == ' ' {

@@ -103,10 +103,12 @@ func Handler(s *mcp.Server, o Options) http.Handler {
 			panic(err)
 		}
 	}
-	h = cop.Handler(h)
+	h = hostCheck(o.AllowedHosts, cop.Handler(h))
 
 	mux := http.NewServeMux()
 	mux.Handle("/mcp", h)
+	// Health probes (a load balancer, Kubernetes) send the pod's address as
+	// Host, so /healthz stays outside the Host allow-list and the token.
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain")
 		_, _ = w.Write([]byte("ok\n"))
@@ -114,7 +116,7 @@ func Handler(s *mcp.Server, o Options) http.Handler {
 	mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) {
 		http.Error(w, "not found: the MCP endpoint is /mcp", http.StatusNotFound)
 	})
-	return hostCheck(o.AllowedHosts, mux)
+	return mux
 }
 
 // ValidateOrigins reports an allowed origin that is not of the form

@@ -12,7 +12,7 @@ import (
 // client: commas, quotes and newlines inside values.
 func csvRows(t *testing.T, text string) [][]string {
 	t.Helper()
-	start := strings.Index(text, "<data-")
+	start := strings.Index(text, "<untrusted-data-")
 	if start < 0 {
 		t.Fatalf("no data fence in the result:\n%s", text)
 	}
