@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-
 	"github.com/opstower/opstower/shared/config"
 	"github.com/opstower/opstower/shared/secret"
 	"github.com/opstower/opstower/shared/sqlguard"
