@@ -132,7 +132,9 @@ func appendMaskedParts(out, w []byte) []byte {
 	return out
 }
 
-func isPartSep(c byte) bool { return c == '-' || c == '_' || c == '.' || c == ':' || c == '/' || c == '=' }
+func isPartSep(c byte) bool {
+	return c == '-' || c == '_' || c == '.' || c == ':' || c == '/' || c == '='
+}
 
 func appendMaskedPart(out, p []byte) []byte {
 	if len(p) == 0 {

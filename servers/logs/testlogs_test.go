@@ -84,7 +84,7 @@ func writeLogs(t testing.TB) string {
 	f, err := os.Create(filepath.Join(dir, "worker.log"))
 	must(t, err)
 	w := bufio.NewWriter(f)
-	for i, ts := 0, logStart; ts.Before(logStart.Add(2*time.Hour)); i, ts = i+1, ts.Add(10*time.Second) {
+	for i, ts := 0, logStart; ts.Before(logStart.Add(2 * time.Hour)); i, ts = i+1, ts.Add(10*time.Second) {
 		lv, msg := "info", "job done"
 		if !ts.Before(incidentFrom) && ts.Before(incidentTo) {
 			lv, msg = "error", "job failed"

@@ -552,7 +552,7 @@ func (h *handlers) fields(ctx context.Context, in fieldsArgs) (string, error) {
 
 func ms(d time.Duration) string {
 	if d >= 10*time.Second {
-		return d.Round(100*time.Millisecond).String()
+		return d.Round(100 * time.Millisecond).String()
 	}
 	return fmt.Sprintf("%.0f ms", float64(d.Microseconds())/1000)
 }
