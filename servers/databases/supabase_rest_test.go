@@ -592,7 +592,7 @@ func TestSupabaseRESTListAndDescribe(t *testing.T) {
 			h := newSupaHarness(t, jwt)
 			out := h.ok("list_tables", nil)
 			textHas(t, "list_tables", out, "3 tables and views in shop (Supabase)",
-				"customers,table,~120,?", "orders,table,~4,?,Orders placed in the shop.", "paid_orders,view,~2,?")
+				"customers,table,~120,\n", "orders,table,~4,Orders placed in the shop.", "paid_orders,view,~2,\n")
 
 			out = h.ok("describe_table", map[string]any{"table": "orders"})
 			textHas(t, "describe_table", out,

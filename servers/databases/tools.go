@@ -158,10 +158,15 @@ func (h *handlers) listTables(ctx context.Context, in listTablesArgs) (string, e
 		}
 		return fmt.Sprintf("%s has no tables or views that this user can see. Check the database name in the connection URL and the user's privileges.", c.name), nil
 	}
-	cols := []render.Column{{Name: "table"}, {Name: "kind"}, {Name: "rows"}, {Name: "size"}}
-	withComments := false
+	// Columns nobody filled (sizes on SQLite, comments) are left out.
+	withSizes, withComments := false, false
 	for _, ti := range tabs {
+		withSizes = withSizes || ti.Bytes >= 0
 		withComments = withComments || ti.Comment != ""
+	}
+	cols := []render.Column{{Name: "table"}, {Name: "kind"}, {Name: "rows"}}
+	if withSizes {
+		cols = append(cols, render.Column{Name: "size"})
 	}
 	if withComments {
 		cols = append(cols, render.Column{Name: "comment"})
@@ -170,14 +175,21 @@ func (h *handlers) listTables(ctx context.Context, in listTablesArgs) (string, e
 	for _, ti := range tabs {
 		rows, size := "?", "?"
 		if ti.Rows >= 0 {
-			rows = "~" + render.Count(int(ti.Rows))
+			rows = "~" + strconv.FormatInt(ti.Rows, 10)
 		}
 		if ti.Bytes >= 0 {
 			size = render.Bytes(int(ti.Bytes))
 		}
-		row := [][]byte{[]byte(ti.qualified()), []byte(ti.Kind), []byte(rows), []byte(size)}
+		row := [][]byte{[]byte(ti.qualified()), []byte(ti.Kind), []byte(rows)}
+		if withSizes {
+			row = append(row, []byte(size))
+		}
 		if withComments {
-			row = append(row, []byte(ti.Comment))
+			var c []byte // no comment: an empty field
+			if ti.Comment != "" {
+				c = []byte(ti.Comment)
+			}
+			row = append(row, c)
 		}
 		if !t.Add(row) {
 			break
