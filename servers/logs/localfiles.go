@@ -297,9 +297,10 @@ func (l *localFiles) meta(path string) (*fileMeta, error) {
 	return m, nil
 }
 
+// readAll reads the whole file from its start, wherever f's offset is.
 func readAll(f *os.File, size int64) ([]byte, func(), error) {
 	data := make([]byte, size)
-	if _, err := io.ReadFull(f, data); err != nil {
+	if _, err := io.ReadFull(io.NewSectionReader(f, 0, size), data); err != nil {
 		return nil, nil, err
 	}
 	return data, func() {}, nil
@@ -459,6 +460,10 @@ type scanner struct {
 	source string
 	needle []byte
 	fold   bool
+	anchor int // the byte of needle a case-insensitive search jumps to
+	// anchored: the exact search jumps to needle[anchor] too, because the
+	// sample shows that byte is rare; else bytes.Index decides.
+	anchored bool
 	// needLevel: compute the level of every candidate (grouping by level).
 	needLevel bool
 }
@@ -476,17 +481,33 @@ func newScanner(f *filter, m *fileMeta) *scanner {
 	return s
 }
 
+// prepare tunes the scanner to the data, given a sample of it.
+func (s *scanner) prepare(sample []byte) {
+	if s.needle == nil {
+		return
+	}
+	sample = sample[:min(len(sample), samplePage)]
+	s.anchor = rarestByte(s.needle, sample)
+	if !s.fold {
+		s.anchored = bytes.Count(sample, s.needle[s.anchor:s.anchor+1])*1000 < len(sample)
+	}
+}
+
 // scan calls visit for every line of chunk (complete lines) that passes
 // the filter, until visit returns false. chunk must start at a line start.
 func (s *scanner) scan(ctx context.Context, chunk []byte, visit func(c *candidate) bool) error {
 	var c candidate
+	var h lookupHints
 	if s.needle != nil {
 		pos := 0
 		for pos < len(chunk) {
 			var i int
-			if s.fold {
-				i = indexFold(chunk[pos:], s.needle)
-			} else {
+			switch {
+			case s.fold:
+				i = indexFoldAt(chunk[pos:], s.needle, s.anchor)
+			case s.anchored:
+				i = indexAt(chunk[pos:], s.needle, s.anchor)
+			default:
 				i = bytes.Index(chunk[pos:], s.needle)
 			}
 			if i < 0 {
@@ -502,7 +523,7 @@ func (s *scanner) scan(ctx context.Context, chunk []byte, visit func(c *candidat
 			}
 			pos = end + 1
 			c = candidate{line: chunk[start:end]}
-			if !s.check(&c, chunk, start) {
+			if !s.check(&c, chunk, start, &h) {
 				continue
 			}
 			if !visit(&c) {
@@ -514,7 +535,6 @@ func (s *scanner) scan(ctx context.Context, chunk []byte, visit func(c *candidat
 		}
 		return nil
 	}
-	var lastT time.Time
 	pos, checked := 0, 0
 	for pos < len(chunk) {
 		end := bytes.IndexByte(chunk[pos:], '\n')
@@ -530,15 +550,7 @@ func (s *scanner) scan(ctx context.Context, chunk []byte, visit func(c *candidat
 			continue
 		}
 		c = candidate{line: line}
-		if s.f.HasRange || true {
-			c.t, c.hasT = s.lay.lineTime(line)
-			if c.hasT {
-				lastT = c.t
-			} else if !lastT.IsZero() {
-				c.t, c.hasT = lastT, true // a continuation line (stack trace)
-			}
-		}
-		if !s.check(&c, nil, lineStart) {
+		if !s.check(&c, chunk, lineStart, &h) {
 			continue
 		}
 		if !visit(&c) {
@@ -553,22 +565,22 @@ func (s *scanner) scan(ctx context.Context, chunk []byte, visit func(c *candidat
 
 // check applies the filter to a candidate line. chunk and start locate
 // the line so a continuation line can borrow the time of the entry above.
-func (s *scanner) check(c *candidate, chunk []byte, start int) bool {
+func (s *scanner) check(c *candidate, chunk []byte, start int, h *lookupHints) bool {
 	f := s.f
-	if !c.hasT {
-		c.t, c.hasT = s.lay.lineTime(c.line)
-		if !c.hasT && chunk != nil {
-			c.t, c.hasT = timeAbove(chunk, start, s.lay)
-		}
-	}
-	if f.HasRange && c.hasT && !f.Range.Contains(c.t) {
-		return false
-	}
+	// The level first: it rejects most lines of an error search, and
+	// reading it costs less than reading a time.
 	if f.MinLevel != levelUnknown || s.needLevel {
-		c.lv, c.hasLv = s.lay.lineLevel(c.line), true
+		c.lv, c.hasLv = s.lay.lineLevelAt(c.line, &h.level), true
 		if c.lv < f.MinLevel {
 			return false
 		}
+	}
+	c.t, c.hasT = s.lay.lineTimeAt(c.line, &h.time)
+	if !c.hasT {
+		c.t, c.hasT = timeAbove(chunk, start, s.lay)
+	}
+	if f.HasRange && c.hasT && !f.Range.Contains(c.t) {
+		return false
 	}
 	if f.Regex != nil && !f.Regex.Match(c.line) {
 		return false
@@ -594,6 +606,22 @@ func (s *scanner) event(c *candidate) *event {
 		c.parsed = &e
 	}
 	return c.parsed
+}
+
+// indexAt finds sub in s by jumping between occurrences of sub[a].
+func indexAt(s, sub []byte, a int) int {
+	pos := 0
+	for {
+		i := bytes.IndexByte(s[pos:], sub[a])
+		if i < 0 {
+			return -1
+		}
+		start := pos + i - a
+		if start >= 0 && start+len(sub) <= len(s) && bytes.Equal(s[start:start+len(sub)], sub) {
+			return start
+		}
+		pos += i + 1
+	}
 }
 
 // timeAbove finds the time of the nearest timestamped line above start,
@@ -718,6 +746,9 @@ func (l *localFiles) passFile(ctx context.Context, m *fileMeta, s *scanner, h pa
 					continue
 				}
 			}
+			if i == 0 {
+				s.prepare(buf[:cut])
+			}
 			if err := h.part(i, s, buf[:cut]); err != nil {
 				h.end(m)
 				return total, err
@@ -740,6 +771,7 @@ func (l *localFiles) passFile(ctx context.Context, m *fileMeta, s *scanner, h pa
 	}
 	defer unmap()
 	lo, hi := region(data, m, s.f)
+	s.prepare(data[lo:hi])
 	parts := chunks(data[lo:hi], l.nworkers())
 	h.begin(m, len(parts))
 	errs := make([]error, len(parts))

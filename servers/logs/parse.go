@@ -137,12 +137,22 @@ func nextLine(b []byte) (line, rest []byte) {
 	return b[:i], b[i+1:]
 }
 
+// lookupHints remember where a key was on the previous line: lines of one
+// log mostly share a shape, so the next line is checked there first.
+type lookupHints struct{ time, level int }
+
 // lineTime extracts a line's timestamp cheaply.
 func (l *layout) lineTime(line []byte) (time.Time, bool) {
+	var hint int
+	return l.lineTimeAt(line, &hint)
+}
+
+// lineTimeAt is lineTime with a position hint.
+func (l *layout) lineTimeAt(line []byte, hint *int) (time.Time, bool) {
 	switch l.format {
 	case formatJSON:
 		if l.timeQ != nil {
-			if v := jsonLookup(line, l.timeQ); v != nil {
+			if v := jsonLookupAt(line, l.timeQ, hint); v != nil {
 				return parseTimeValue(v, l.year)
 			}
 		}
@@ -162,10 +172,16 @@ func (l *layout) lineTime(line []byte) (time.Time, bool) {
 
 // lineLevel extracts a line's level cheaply.
 func (l *layout) lineLevel(line []byte) level {
+	var hint int
+	return l.lineLevelAt(line, &hint)
+}
+
+// lineLevelAt is lineLevel with a position hint.
+func (l *layout) lineLevelAt(line []byte, hint *int) level {
 	switch l.format {
 	case formatJSON:
 		if l.levelQ != nil {
-			if v := jsonLookup(line, l.levelQ); v != nil {
+			if v := jsonLookupAt(line, l.levelQ, hint); v != nil {
 				return levelOf(unquoteRaw(v))
 			}
 			return levelUnknown
@@ -320,6 +336,38 @@ func jsonEach(b []byte, fn func(key, val []byte) bool) bool {
 			return true
 		}
 		i = vend
+	}
+}
+
+// jsonLookupAt is jsonLookup trying the offset in hint first and
+// remembering where the key was found.
+func jsonLookupAt(line, quotedKey []byte, hint *int) []byte {
+	if h := *hint; h > 0 && h+len(quotedKey) <= len(line) && bytes.Equal(line[h:h+len(quotedKey)], quotedKey) {
+		j := skipSpace(line, h+len(quotedKey))
+		if j < len(line) && line[j] == ':' {
+			j = skipSpace(line, j+1)
+			if end := skipValue(line, j); end >= 0 {
+				return line[j:end]
+			}
+		}
+	}
+	off := 0
+	for {
+		i := bytes.Index(line[off:], quotedKey)
+		if i < 0 {
+			return nil
+		}
+		j := skipSpace(line, off+i+len(quotedKey))
+		if j < len(line) && line[j] == ':' {
+			*hint = off + i
+			j = skipSpace(line, j+1)
+			end := skipValue(line, j)
+			if end < 0 {
+				return nil
+			}
+			return line[j:end]
+		}
+		off += i + 1
 	}
 }
 
@@ -769,10 +817,14 @@ func epochPrefix(b []byte) (time.Time, int, bool) {
 // occurrences of sub's rarest byte (in either case) with IndexByte, which
 // is vectorised, and compares only there.
 func indexFold(s, sub []byte) int {
+	return indexFoldAt(s, sub, rarestByte(sub, nil))
+}
+
+// indexFoldAt is indexFold anchored on sub[a].
+func indexFoldAt(s, sub []byte, a int) int {
 	if len(sub) == 0 {
 		return 0
 	}
-	a := rarestByte(sub)
 	lo, up := lower(sub[a]), upper(sub[a])
 	pos := 0
 	nextLo, nextUp := -2, -2
@@ -848,10 +900,22 @@ var byteRank = func() [256]int {
 	return r
 }()
 
-func rarestByte(sub []byte) int {
+// rarestByte picks the byte of sub to anchor a case-insensitive search
+// on: the one least frequent (in either case) in sample, a page of the data
+// itself, with the static ranking breaking ties and standing in when there
+// is no sample. Anchoring on a byte every line has (the Z of a timestamp)
+// would make the search stop on every line.
+func rarestByte(sub, sample []byte) int {
+	var freq [256]int
+	if len(sample) > 0 {
+		for _, c := range sample {
+			freq[lower(c)]++
+		}
+	}
 	best := 0
 	for i, c := range sub {
-		if byteRank[c] < byteRank[sub[best]] {
+		fi, fb := freq[lower(c)], freq[lower(sub[best])]
+		if fi < fb || fi == fb && byteRank[c] < byteRank[sub[best]] {
 			best = i
 		}
 	}
