@@ -106,9 +106,23 @@ func (o fetchOps) each(ctx context.Context, f *filter, max int, fn func(*event) 
 	return info, n, nil
 }
 
+// pusher is a fetcher that reports whether the backend applies the whole
+// of a filter, so a search can ask for just the lines it shows.
+type pusher interface{ pushesAll(f *filter) bool }
+
+// pushedByDefault is what most backends apply: time, text and their
+// native filter.
+func pushedByDefault(f *filter) bool {
+	return f.Regex == nil && len(f.Fields) == 0 && f.MinLevel == levelUnknown
+}
+
 func (o fetchOps) search(ctx context.Context, f *filter, limit int) (*searchResult, error) {
 	res := &searchResult{}
-	info, _, err := o.each(ctx, f, limit+1, func(e *event) bool {
+	max := o.maxScan
+	if p, ok := o.f.(pusher); ok && p.pushesAll(f) || !ok && pushedByDefault(f) {
+		max = limit + 1
+	}
+	info, _, err := o.each(ctx, f, max, func(e *event) bool {
 		res.Total++
 		if len(res.Events) < limit {
 			res.Events = append(res.Events, *e)

@@ -1,0 +1,151 @@
+package logs
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/opstower/opstower/shared/suggest"
+	"github.com/opstower/opstower/shared/timerange"
+)
+
+// What the hosted providers share: how many events one analysing call
+// reads, and how a structured record becomes an event.
+
+// hostedMaxScan is how many events a count or signature call reads from a
+// hosted provider; past it, results cover the newest events and say so.
+const hostedMaxScan = 5000
+
+// hostedLookback is the default window for hosted providers.
+const hostedLookback = 24 * time.Hour
+
+// noExtent is the extent of hosted providers: unknown, so windows apply.
+func noExtent() (timerange.Range, bool) { return timerange.Range{}, false }
+
+// recordEvent turns a flat record (Axiom row, Workers event source) into
+// an event: the usual time, level and message keys are picked out, the
+// rest become fields in key order.
+func recordEvent(rec map[string]any, source string) event {
+	e := event{Source: source}
+	keys := make([]string, 0, len(rec))
+	for k := range rec {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var raw strings.Builder
+	for _, k := range keys {
+		v := rec[k]
+		switch {
+		case e.Time.IsZero() && contains(timeKeys, k):
+			if t, ok := anyTime(v); ok {
+				e.Time = t
+				continue
+			}
+		case e.Level == levelUnknown && contains(levelKeys, k):
+			if s, ok := v.(string); ok {
+				if lv := levelOf([]byte(s)); lv != levelUnknown {
+					e.Level = lv
+					continue
+				}
+			}
+		case e.Message == "" && contains(msgKeys, k):
+			if s, ok := v.(string); ok {
+				e.Message = s
+				continue
+			}
+		}
+		if v == nil {
+			continue
+		}
+		val := anyText(v)
+		e.Fields = append(e.Fields, field{Key: k, Value: val})
+		raw.WriteString(" " + k + "=" + val)
+	}
+	e.Raw = e.Message + raw.String()
+	return e
+}
+
+// anyText shows a decoded JSON value: strings as they are, numbers with
+// their digits, the rest as compact JSON.
+func anyText(v any) string {
+	switch x := v.(type) {
+	case string:
+		return x
+	case json.Number:
+		return x.String()
+	case float64:
+		return strconv.FormatFloat(x, 'f', -1, 64)
+	case bool:
+		return strconv.FormatBool(x)
+	case nil:
+		return ""
+	}
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return fmt.Sprint(v)
+	}
+	return strings.TrimSpace(b.String())
+}
+
+func anyTime(v any) (time.Time, bool) {
+	switch x := v.(type) {
+	case string:
+		return parseTime([]byte(x), 0)
+	case json.Number:
+		return epochNumber([]byte(x.String()))
+	case float64:
+		return epochNumber([]byte(strconv.FormatFloat(x, 'f', -1, 64)))
+	}
+	return time.Time{}, false
+}
+
+// didYouMean names the closest known names, or lists a few.
+func didYouMean(name string, known []string) string {
+	if len(known) == 0 {
+		return ""
+	}
+	if c := suggest.Closest(name, known, 3); len(c) > 0 {
+		return "; did you mean " + strings.Join(c, ", ") + "?"
+	}
+	if len(known) > 10 {
+		return fmt.Sprintf("; list_log_sources shows all %d", len(known))
+	}
+	return "; known: " + strings.Join(known, ", ")
+}
+
+// apiBaseURL checks a configured API base URL, or returns def. Plain http
+// is accepted only for loopback addresses, so a credential never crosses a
+// network unencrypted.
+func apiBaseURL(raw, def, setting string) (string, error) {
+	raw = strings.TrimSpace(raw)
+	if raw == "" {
+		return def, nil
+	}
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
+		return "", fmt.Errorf("%s %q is not an http(s) URL; write it like %s", setting, raw, def)
+	}
+	if u.Scheme == "http" && !isLoopback(u.Hostname()) {
+		return "", fmt.Errorf("%s %q uses plain http, which would send the credential unencrypted; use https (http is accepted only for localhost)", setting, raw)
+	}
+	if u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		return "", fmt.Errorf("%s %q must not contain a query, fragment or user info", setting, raw)
+	}
+	return strings.TrimRight(u.String(), "/"), nil
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
