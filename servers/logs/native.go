@@ -92,7 +92,6 @@ func (h *handlers) rowLimit(n int) (int, error) {
 
 func asStatus(err error, se **httpapi.StatusError) bool { return errors.As(err, se) }
 
-
 // insightsArgs are cloudwatch_insights_query's arguments.
 type insightsArgs struct {
 	Connection string   `json:"connection,omitempty" jsonschema:"which connection"`
