@@ -528,15 +528,23 @@ func (h *handlers) fields(ctx context.Context, in fieldsArgs) (string, error) {
 	}
 	var t *render.Table
 	var summary string
+	from := render.Count(fs.Events) + " lines"
+	if fs.Events == 0 {
+		from = info.Scanned
+	}
 	if fs.Key == "" {
 		t = render.NewTable([]render.Column{{Name: "field"}, {Name: "lines"}, {Name: "example"}}, 300, h.limits.Bytes)
-		summary = fmt.Sprintf("%d fields in %s lines of %s matching %s.", len(fs.Counts), render.Count(fs.Events), c.name, f.describe())
+		summary = fmt.Sprintf("%d fields in %s of %s matching %s.", len(fs.Counts), from, c.name, f.describe())
 	} else {
 		t = render.NewTable([]render.Column{{Name: "value"}, {Name: "lines"}}, 100, h.limits.Bytes)
-		summary = fmt.Sprintf("%d distinct values of %s in %s lines of %s matching %s.", len(fs.Counts), fs.Key, render.Count(fs.Events), c.name, f.describe())
+		summary = fmt.Sprintf("%d distinct values of %s in %s of %s matching %s.", len(fs.Counts), fs.Key, from, c.name, f.describe())
 	}
 	for _, nc := range fs.Counts {
-		row := [][]byte{[]byte(nc.Name), []byte(itoa(nc.N))}
+		n := "-" // the provider gives no count
+		if nc.N > 0 {
+			n = itoa(nc.N)
+		}
+		row := [][]byte{[]byte(nc.Name), []byte(n)}
 		if fs.Key == "" {
 			row = append(row, []byte(nc.Note))
 		}
