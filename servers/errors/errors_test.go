@@ -17,7 +17,7 @@ import (
 // to the model on every turn.
 const listBudget = 6 << 10
 
-func TestTools(t *testing.T) {
+func TestToolsSnapshot(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, options{})
 	tools := mcptest.Tools(t, h.cs)
