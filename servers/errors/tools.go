@@ -16,8 +16,6 @@ import (
 type handlers struct {
 	conns  []*conn
 	limits config.Limits
-	// now is the clock time ranges are read against; tests may pin it.
-	now func() time.Time
 }
 
 // Arguments of each tool. The connection argument is dropped from the
@@ -182,13 +180,6 @@ func (h *handlers) start(ctx context.Context) (context.Context, context.CancelFu
 	return context.WithTimeout(ctx, time.Duration(h.limits.Timeout))
 }
 
-func (h *handlers) clock() time.Time {
-	if h.now != nil {
-		return h.now()
-	}
-	return time.Now()
-}
-
 // rows checks a limit argument; zero means def.
 func (h *handlers) rows(limit, def int) (int, error) {
 	switch {
@@ -202,7 +193,7 @@ func (h *handlers) rows(limit, def int) (int, error) {
 
 // window reads since/until with a default lookback.
 func (h *handlers) window(since, until string, lookback time.Duration) (timerange.Range, error) {
-	r, err := timerange.Parse(since, until, h.clock(), lookback)
+	r, err := timerange.Parse(since, until, time.Now(), lookback)
 	if err != nil {
 		return timerange.Range{}, toolkit.Errorf("%v", err)
 	}
