@@ -116,8 +116,32 @@ func pushedByDefault(f *filter) bool {
 	return f.Regex == nil && len(f.Fields) == 0 && f.MinLevel == levelUnknown
 }
 
+// ascender is a fetcher that returns the oldest events first.
+type ascender interface{ ascending() bool }
+
 func (o fetchOps) search(ctx context.Context, f *filter, limit int) (*searchResult, error) {
 	res := &searchResult{}
+	if a, ok := o.f.(ascender); ok && a.ascending() {
+		// The newest matches are the last ones: read up to the cap and
+		// keep the tail.
+		info, _, err := o.each(ctx, f, o.maxScan, func(e *event) bool {
+			res.Total++
+			res.Events = append(res.Events, *e)
+			if len(res.Events) > 2*limit {
+				res.Events = append(res.Events[:0], res.Events[len(res.Events)-limit:]...)
+			}
+			return true
+		})
+		if err != nil {
+			return nil, err
+		}
+		if len(res.Events) > limit {
+			res.Events = res.Events[len(res.Events)-limit:]
+		}
+		res.scanInfo, res.More = info, info.Sampled
+		sortEvents(res.Events)
+		return res, nil
+	}
 	max := o.maxScan
 	if p, ok := o.f.(pusher); ok && p.pushesAll(f) || !ok && pushedByDefault(f) {
 		max = limit + 1

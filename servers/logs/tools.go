@@ -353,7 +353,7 @@ func (h *handlers) search(ctx context.Context, in searchArgs) (string, error) {
 
 func (h *handlers) notes(b *strings.Builder, info scanInfo) {
 	if info.Sampled {
-		b.WriteString("Note: the provider returned more events than one call reads; results cover the newest of them. Narrow the window for full counts.\n")
+		b.WriteString("Note: the window holds more events than one call reads from this provider, so these results cover part of it. Narrow since/until (or add text) for complete results.\n")
 	}
 	for _, n := range info.Notes {
 		b.WriteString("Note: " + n + "\n")
