@@ -84,6 +84,8 @@ func check(d Dialect, sql string, backslash bool) (Statement, error) {
 	switch {
 	case errors.Is(err, errExecutableComment):
 		return Statement{}, reject("MySQL executable comments (/*! ... */, /*+ ... */) are not allowed; remove them")
+	case errors.Is(err, errNestedComment):
+		return Statement{}, reject("a /* inside a /* comment */ is not allowed: ClickHouse versions disagree on where such a comment ends; remove the inner /*")
 	case errors.Is(err, errUnterminated):
 		return Statement{}, reject("the SQL has an unterminated string, quoted name or comment")
 	case err != nil:

@@ -69,6 +69,12 @@ func (l *lexer) next() error {
 		l.skipLine()
 	case c == '#' && l.d == MySQL:
 		l.skipLine()
+	case c == '#' && l.d == ClickHouse && (l.peek(1) == ' ' || l.peek(1) == '!'):
+		// Newer ClickHouse reads "# " and "#!" as line comments; 18.x
+		// refuses any "#", so reading a comment is right for both.
+		l.skipLine()
+	case c == '/' && l.peek(1) == '/' && l.d == ClickHouse:
+		l.skipLine() // ClickHouse line comment, since 18.x
 	case c == '/' && l.peek(1) == '*':
 		return l.blockComment()
 	case c == ';':
@@ -97,6 +103,8 @@ func (l *lexer) next() error {
 			l.emit(tSymbol, "$", start)
 		}
 		return err
+	case c == '$' && l.d == ClickHouse:
+		l.heredoc()
 	case isIdentStart(c):
 		l.word()
 	case c >= '0' && c <= '9' || (c == '.' && l.peek(1) >= '0' && l.peek(1) <= '9'):
@@ -118,8 +126,14 @@ func (l *lexer) dashComment() bool {
 	return c == 0 || c <= ' '
 }
 
+// skipLine skips a line comment. PostgreSQL ends it at \n or \r; the
+// others only at \n, so for them a \r inside the comment does not end it.
 func (l *lexer) skipLine() {
-	end := strings.IndexAny(l.src[l.i:], "\n\r")
+	stops := "\n"
+	if l.d == Postgres {
+		stops = "\n\r"
+	}
+	end := strings.IndexAny(l.src[l.i:], stops)
 	if end < 0 {
 		l.i = len(l.src)
 		return
@@ -127,17 +141,23 @@ func (l *lexer) skipLine() {
 	l.i += end + 1
 }
 
-// blockComment skips /* ... */. PostgreSQL and ClickHouse nest them; MySQL
-// runs the inside of /*! ... */ and /*M! ... */ as code, which we refuse.
+// blockComment skips /* ... */. PostgreSQL nests them; MySQL runs the
+// inside of /*! ... */ and /*M! ... */ as code, which we refuse. ClickHouse
+// 18.x ends a comment at the first */ while newer versions nest, so "/*"
+// inside a ClickHouse comment is refused: either reading could be the
+// engine's, and they disagree on where code starts again.
 func (l *lexer) blockComment() error {
 	if l.d == MySQL && (l.peek(2) == '!' || (l.peek(2) == 'M' && l.peek(3) == '!') || l.peek(2) == '+') {
 		return errExecutableComment
 	}
-	nest := l.d == Postgres || l.d == ClickHouse
+	nest := l.d == Postgres
 	depth := 0
 	for l.i < len(l.src) {
 		switch {
 		case l.src[l.i] == '/' && l.peek(1) == '*':
+			if depth > 0 && l.d == ClickHouse {
+				return errNestedComment
+			}
 			if depth > 0 && !nest {
 				l.i += 2
 				continue
@@ -157,7 +177,10 @@ func (l *lexer) blockComment() error {
 	return errUnterminated
 }
 
-var errExecutableComment = errors.New("executable comment")
+var (
+	errExecutableComment = errors.New("executable comment")
+	errNestedComment     = errors.New("nested comment")
+)
 
 // quoted reads a literal or identifier delimited by q, where a doubled q
 // stands for itself and, if backslash is set, \x escapes x.
@@ -213,11 +236,33 @@ func (l *lexer) dollarQuote() (bool, error) {
 	return true, nil
 }
 
+// heredoc reads what newer ClickHouse reads at a "$": a heredoc string
+// $tag$...$tag$, where the tag is anything up to the next "$" (even empty),
+// else a word such as $x (ClickHouse 18.x refuses "$" outside strings, so
+// reading it as newer versions do is safe for both).
+func (l *lexer) heredoc() {
+	start := l.i
+	if j := strings.IndexByte(l.src[start+1:], '$'); j >= 0 {
+		tag := l.src[start : start+j+2]
+		if end := strings.Index(l.src[start+len(tag):], tag); end >= 0 {
+			l.i = start + len(tag) + end + len(tag)
+			l.emit(tString, l.src[start+len(tag):start+len(tag)+end], start)
+			return
+		}
+	}
+	if c := l.peek(1); isIdentStart(c) || isDigit(c) || c == '$' {
+		l.word()
+		return
+	}
+	l.i++
+	l.emit(tSymbol, "$", start)
+}
+
 func (l *lexer) word() {
 	start := l.i
 	for l.i < len(l.src) {
 		c := l.src[l.i]
-		if isIdentStart(c) || isDigit(c) || (c == '$' && l.d != SQLite && l.d != ClickHouse) {
+		if isIdentStart(c) || isDigit(c) || (c == '$' && l.d != SQLite) {
 			l.i++
 			continue
 		}
