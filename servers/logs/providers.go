@@ -30,7 +30,7 @@ type openOptions struct {
 }
 
 // providers is the registry, in the order help and errors list them.
-var providers = []*provider{localProvider, axiomProvider, cloudwatchProvider, cloudflareProvider}
+var providers = []*provider{localProvider, axiomProvider, cloudwatchProvider, gcloudProvider, cloudflareProvider}
 
 // providerFor returns the provider a connection names, nil for another
 // category's provider when the connection names no category.
