@@ -1,0 +1,38 @@
+package main
+
+import (
+	"context"
+	"flag"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/opstower/opstower/servers/code"
+	"github.com/opstower/opstower/shared/config"
+)
+
+func init() {
+	categories["code"] = category{
+		summary: "source code: local git repositories (--repo), GitHub (GITHUB_TOKEN), GitLab (GITLAB_TOKEN) and Bitbucket Cloud (BITBUCKET_TOKEN)",
+		flags: func(fs *flag.FlagSet) func() ([]config.Connection, error) {
+			var repos listFlag
+			fs.Var(&repos, "repo", "local git repository, PATH or NAME=PATH to label it (repeatable); needs the git command")
+			return func() ([]config.Connection, error) {
+				var out []config.Connection
+				for _, r := range repos {
+					c, err := code.ParseRepo(r)
+					if err != nil {
+						return nil, err
+					}
+					out = append(out, c)
+				}
+				return out, nil
+			}
+		},
+		build: func(ctx context.Context, o serverOptions) (*mcp.Server, error) {
+			// Hosted providers come from the config file, or from their
+			// conventional environment variables when the file has none.
+			conns := append(o.Connections, code.FromEnv(nil, o.Connections)...)
+			return code.New(ctx, code.Config{Connections: conns, Limits: o.Limits, Logger: o.Logger, Version: o.Version})
+		},
+	}
+}
