@@ -73,7 +73,10 @@ func (f *axiomFake) serve(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("X-RateLimit-Limit", "1000")
 	w.Header().Set("X-RateLimit-Remaining", "999")
 	w.Header().Set("X-RateLimit-Reset", strconv.FormatInt(time.Now().Add(time.Minute).Unix(), 10))
-	if got := r.Header.Get("Authorization"); got != "Bearer "+f.token {
+	f.mu.Lock()
+	token := f.token
+	f.mu.Unlock()
+	if got := r.Header.Get("Authorization"); got != "Bearer "+token {
 		axiomError(w, http.StatusUnauthorized, "invalid token "+strings.TrimPrefix(got, "Bearer "))
 		return
 	}
@@ -253,6 +256,7 @@ func serveConns(t testing.TB, conns []config.Connection, env map[string]string) 
 const axiomCanary = "xaat-canary-5b1e7c0d-9f3a-4e2b-8c6d-0a1b2c3d4e5f"
 
 func TestAxiom(t *testing.T) {
+	t.Parallel()
 	fake := newAxiomFake(t, axiomCanary)
 	conn := config.Connection{Name: "ax", Category: Category, Provider: "axiom", Settings: map[string]string{"base_url": fake.srv.URL}}
 	cs := serveConns(t, []config.Connection{conn}, map[string]string{"AXIOM_TOKEN": axiomCanary})
@@ -307,7 +311,9 @@ func TestAxiom(t *testing.T) {
 		t.Errorf("the retry came after %s, before Retry-After's 1 s", d)
 	}
 
+	fake.mu.Lock()
 	fake.token = "xaat-rotated"
+	fake.mu.Unlock()
 	msg = mcptest.MustError(t, cs, "search_logs", window)
 	containsAll(t, "expired token", msg, "rejected the credentials (401)", "expired")
 	if strings.Contains(msg, axiomCanary) {

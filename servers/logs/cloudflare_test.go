@@ -68,7 +68,10 @@ func cfWrite(w http.ResponseWriter, status int, result any, errs ...string) {
 }
 
 func (f *cloudflareFake) serve(w http.ResponseWriter, r *http.Request) {
-	if r.Header.Get("Authorization") != "Bearer "+f.token {
+	f.mu.Lock()
+	token := f.token
+	f.mu.Unlock()
+	if r.Header.Get("Authorization") != "Bearer "+token {
 		cfWrite(w, http.StatusUnauthorized, nil, "Authentication error")
 		return
 	}
@@ -187,6 +190,7 @@ func (f *cloudflareFake) query(w http.ResponseWriter, body map[string]any) {
 }
 
 func TestCloudflareWorkersLogs(t *testing.T) {
+	t.Parallel()
 	fake := newCloudflareFake(t)
 	conn := config.Connection{Category: Category, Provider: "cloudflare", Settings: map[string]string{"base_url": fake.srv.URL + "/client/v4", "account_id": cfTestAccount}}
 	cs := serveConns(t, []config.Connection{conn}, map[string]string{"CLOUDFLARE_API_TOKEN": cfCanary})
@@ -229,7 +233,9 @@ func TestCloudflareWorkersLogs(t *testing.T) {
 	out = mcptest.MustText(t, cs, "list_log_sources", nil)
 	containsAll(t, "after 429", out, "api-gateway")
 
+	fake.mu.Lock()
 	fake.token = "rotated"
+	fake.mu.Unlock()
 	msg = mcptest.MustError(t, cs, "search_logs", nil)
 	containsAll(t, "expired", msg, "401", "Authentication error")
 	if strings.Contains(msg, cfCanary) {
@@ -238,6 +244,7 @@ func TestCloudflareWorkersLogs(t *testing.T) {
 }
 
 func TestCloudflareBadAccountID(t *testing.T) {
+	t.Parallel()
 	conn := config.Connection{Category: Category, Provider: "cloudflare", Settings: map[string]string{"account_id": "my-account"}}
 	_, err := New(t.Context(), Config{Connections: []config.Connection{conn}, Lookup: func(string) (string, bool) { return cfCanary, true }})
 	if err == nil || !strings.Contains(err.Error(), "32 hexadecimal") || strings.Contains(err.Error(), cfCanary) {

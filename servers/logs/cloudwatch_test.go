@@ -218,8 +218,7 @@ func (f *cloudwatchFake) serve(w http.ResponseWriter, r *http.Request) {
 }
 
 func TestCloudWatchLogs(t *testing.T) {
-	defer func(b time.Duration, p time.Duration) { cloudwatchMaxBackoff, insightsPoll = b, p }(cloudwatchMaxBackoff, insightsPoll)
-	cloudwatchMaxBackoff, insightsPoll = 20*time.Millisecond, 10*time.Millisecond
+	t.Parallel()
 	fake := newCloudWatchFake(t)
 	conn := config.Connection{Name: "aws", Category: Category, Provider: "cloudwatch", Settings: map[string]string{"endpoint": fake.srv.URL, "log_group": "/aws/lambda/checkout"}}
 	env := map[string]string{"AWS_ACCESS_KEY_ID": cwAccessKey, "AWS_SECRET_ACCESS_KEY": cwCanary, "AWS_REGION": "us-east-1"}

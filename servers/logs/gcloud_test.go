@@ -204,6 +204,7 @@ func (f *loggingFake) ListLogs(ctx context.Context, req *loggingpb.ListLogsReque
 }
 
 func TestGoogleCloudLogging(t *testing.T) {
+	t.Parallel()
 	fake := newLoggingFake(t)
 	conn := config.Connection{Name: "gcp", Category: Category, Provider: "gcloud", Settings: map[string]string{"project_id": gcpProject, "endpoint": fake.addr}}
 	cs := serveConns(t, []config.Connection{conn}, nil)
@@ -258,6 +259,7 @@ func TestGoogleCloudLogging(t *testing.T) {
 }
 
 func TestGoogleCloudCredentialsChecked(t *testing.T) {
+	t.Parallel()
 	const canary = "-----BEGIN PRIVATE KEY-----\ngcp-canary-91c2\n-----END PRIVATE KEY-----\n"
 	for _, c := range []struct{ json, want string }{
 		{`{"type":"authorized_user","client_id":"x"}`, "not a service account key"},

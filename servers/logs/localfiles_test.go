@@ -21,6 +21,7 @@ func containsAll(t *testing.T, what, got string, wants ...string) {
 }
 
 func TestListSourcesShowsFormatsAndRotatedFiles(t *testing.T) {
+	t.Parallel()
 	dir := writeLogs(t)
 	cs := serveFiles(t, config.Limits{}, "app="+filepath.Join(dir, "app.log"), filepath.Join(dir, "*.log"))
 	out := mcptest.MustText(t, cs, "list_log_sources", map[string]any{"connection": "app"})
@@ -30,6 +31,7 @@ func TestListSourcesShowsFormatsAndRotatedFiles(t *testing.T) {
 }
 
 func TestSearchAcrossRotatedAndCompressedFiles(t *testing.T) {
+	t.Parallel()
 	dir := writeLogs(t)
 	cs := serveFiles(t, config.Limits{}, filepath.Join(dir, "app.log"))
 
@@ -68,6 +70,7 @@ func TestSearchAcrossRotatedAndCompressedFiles(t *testing.T) {
 }
 
 func TestCountOverTimeFindsTheIncident(t *testing.T) {
+	t.Parallel()
 	dir := writeLogs(t)
 	cs := serveFiles(t, config.Limits{}, filepath.Join(dir, "app.log"))
 	out := mcptest.MustText(t, cs, "count_logs", map[string]any{"level": "error", "bucket": "10m"})
@@ -85,6 +88,7 @@ func TestCountOverTimeFindsTheIncident(t *testing.T) {
 }
 
 func TestErrorSignaturesGroupVariableParts(t *testing.T) {
+	t.Parallel()
 	dir := writeLogs(t)
 	cs := serveFiles(t, config.Limits{}, filepath.Join(dir, "app.log"))
 	out := mcptest.MustText(t, cs, "error_signatures", nil)
@@ -106,6 +110,7 @@ func TestErrorSignaturesGroupVariableParts(t *testing.T) {
 }
 
 func TestLogFields(t *testing.T) {
+	t.Parallel()
 	dir := writeLogs(t)
 	cs := serveFiles(t, config.Limits{}, filepath.Join(dir, "app.log"))
 	out := mcptest.MustText(t, cs, "log_fields", nil)
@@ -117,6 +122,7 @@ func TestLogFields(t *testing.T) {
 }
 
 func TestLocalBadInputsAreClearToolErrors(t *testing.T) {
+	t.Parallel()
 	dir := writeLogs(t)
 	must(t, os.WriteFile(filepath.Join(dir, "broken.log.gz"), []byte{0x1f, 0x8b, 1, 2, 3}, 0o644))
 	must(t, os.Symlink(filepath.Join(dir, "gone.log"), filepath.Join(dir, "dangling.log")))
@@ -163,6 +169,7 @@ func TestLocalBadInputsAreClearToolErrors(t *testing.T) {
 }
 
 func TestEmptyResultsSayWhy(t *testing.T) {
+	t.Parallel()
 	dir := writeLogs(t)
 	cs := serveFiles(t, config.Limits{}, filepath.Join(dir, "app.log"))
 	out := mcptest.MustText(t, cs, "search_logs", map[string]any{"since": "15m", "level": "error"})
@@ -172,6 +179,7 @@ func TestEmptyResultsSayWhy(t *testing.T) {
 }
 
 func TestOutputStaysWithinTheByteCap(t *testing.T) {
+	t.Parallel()
 	dir := writeLogs(t)
 	cs := serveFiles(t, config.Limits{Bytes: 4096}, filepath.Join(dir, "app.log"))
 	out := mcptest.MustText(t, cs, "search_logs", map[string]any{"limit": 1000})
@@ -184,6 +192,7 @@ func TestOutputStaysWithinTheByteCap(t *testing.T) {
 // TestBinarySearchAgreesWithFullScan checks that skipping to a window in
 // a time-ordered file finds exactly what reading the whole file finds.
 func TestBinarySearchAgreesWithFullScan(t *testing.T) {
+	t.Parallel()
 	dir := writeLogs(t)
 	path := filepath.Join(dir, "app.log")
 	lf := newLocalFiles([]string{path})

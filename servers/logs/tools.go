@@ -95,6 +95,16 @@ func (h *handlers) tools() []toolkit.Tool {
 		}
 	}
 	window := "Default window: whole files for local logs, last 24h for hosted ones."
+	// The filter arguments are described once, on search_logs; the other
+	// tools say "filters as in search_logs", which keeps tools/list small.
+	bareFilterSchema := func(s *jsonschema.Schema) {
+		filterSchema(s)
+		for _, k := range []string{"source", "since", "until", "level", "text", "regex", "fields", "filter"} {
+			if p := s.Properties[k]; p != nil {
+				p.Description = ""
+			}
+		}
+	}
 	tools := []toolkit.Tool{
 		toolkit.New(toolkit.Def{
 			Name:        "list_log_sources",
@@ -117,23 +127,23 @@ func (h *handlers) tools() []toolkit.Tool {
 		toolkit.New(toolkit.Def{
 			Name:        "count_logs",
 			Title:       "Count logs over time",
-			Description: "Matching lines per time bucket, optionally split by level or a field: find when errors started or traffic dropped. " + window,
+			Description: "Matching lines per time bucket, optionally split by level or a field: when errors started, when traffic dropped. Filters as in search_logs.",
 			Hints:       h.hints(),
-			Schema:      filterSchema,
+			Schema:      bareFilterSchema,
 		}, h.count),
 		toolkit.New(toolkit.Def{
 			Name:        "error_signatures",
 			Title:       "Top error signatures",
-			Description: "Most frequent error messages with numbers, ids, IPs, paths and quoted text masked: count, first/last seen, an example. Level defaults to error. " + window,
+			Description: "Most frequent error messages with numbers, ids, IPs, paths and quoted text masked: count, first/last seen, an example. Level defaults to error; filters as in search_logs.",
 			Hints:       h.hints(),
-			Schema:      filterSchema,
+			Schema:      bareFilterSchema,
 		}, h.signatures),
 		toolkit.New(toolkit.Def{
 			Name:        "log_fields",
 			Title:       "Log fields and values",
-			Description: "Field names seen in recent matching lines with counts; with field, that field's most common values.",
+			Description: "Field names in recent matching lines, with counts; with field, its most common values. Filters as in search_logs.",
 			Hints:       h.hints(),
-			Schema:      filterSchema,
+			Schema:      bareFilterSchema,
 		}, h.fields),
 	}
 	tools = append(tools, h.nativeTools()...)

@@ -1,0 +1,35 @@
+package main
+
+import (
+	"context"
+	"flag"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/opstower/opstower/servers/logs"
+	"github.com/opstower/opstower/shared/config"
+)
+
+func init() {
+	categories["logs"] = category{
+		summary: "Logs: local files (JSON lines, logfmt, plain; rotated and gzip), Axiom, AWS CloudWatch Logs, Google Cloud Logging, Cloudflare Workers",
+		flags: func(fs *flag.FlagSet) func() ([]config.Connection, error) {
+			var files listFlag
+			fs.Var(&files, "files", "log file, directory or glob, or NAME=GLOB to label it (repeatable); rotated and .gz siblings are read too; hosted providers come from --config")
+			return func() ([]config.Connection, error) {
+				var out []config.Connection
+				for _, f := range files {
+					c, err := logs.ParseFiles(f)
+					if err != nil {
+						return nil, err
+					}
+					out = append(out, c)
+				}
+				return out, nil
+			}
+		},
+		build: func(ctx context.Context, o serverOptions) (*mcp.Server, error) {
+			return logs.New(ctx, logs.Config{Connections: o.Connections, Limits: o.Limits, Logger: o.Logger, Version: o.Version})
+		},
+	}
+}
