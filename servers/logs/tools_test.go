@@ -84,7 +84,7 @@ func TestToolsLocalOnly(t *testing.T) {
 	}
 }
 
-func TestToolsAllProviders(t *testing.T) {
+func TestToolsSnapshotAllProviders(t *testing.T) {
 	t.Parallel()
 	conns, env, _ := allProviders(t)
 	cs := serveConns(t, conns, env)
