@@ -277,6 +277,9 @@ func TestAxiom(t *testing.T) {
 
 	out = mcptest.MustText(t, cs, "search_logs", with(map[string]any{"text": "payment", "limit": 3}))
 	containsAll(t, "search", out, "more than 3 lines matched", "11:09:55.000 ERROR payment failed for order", "every line has: service=checkout")
+	if strings.Contains(out, "Note: the window") {
+		t.Errorf("a search the backend filtered whole is not a sample:\n%s", out)
+	}
 	if q := fake.queries[len(fake.queries)-1]; !strings.Contains(q, `['app-logs'] | search "payment" | sort by _time desc | limit 4`) {
 		t.Errorf("APL sent: %s", q)
 	}

@@ -162,6 +162,11 @@ func (o fetchOps) search(ctx context.Context, f *filter, limit int) (*searchResu
 	if res.More {
 		res.Total = limit
 	}
+	if max == limit+1 {
+		// The backend applied the whole filter: "more than limit" says
+		// all there is to say.
+		res.Sampled = false
+	}
 	sortEvents(res.Events)
 	return res, nil
 }

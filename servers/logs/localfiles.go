@@ -111,6 +111,18 @@ func (l *localFiles) files(source string) ([]*fileMeta, []string, error) {
 			paths = append(paths, p)
 		}
 	}
+	// addRotated adds a file and its rotated siblings (app.log.1,
+	// app.log.2.gz, app.log-20260301), so a path or glob naming the live
+	// file covers its history too.
+	addRotated := func(p string) {
+		add(p)
+		sibs, _ := filepath.Glob(globEscape(p) + "*")
+		for _, s := range sibs {
+			if rotatedSuffix.MatchString(strings.TrimPrefix(s, p)) {
+				add(s)
+			}
+		}
+	}
 	for _, g := range l.globs {
 		if !strings.ContainsAny(g, "*?[") {
 			st, err := os.Stat(g)
@@ -121,13 +133,7 @@ func (l *localFiles) files(source string) ([]*fileMeta, []string, error) {
 			case st.IsDir():
 				g = filepath.Join(g, "*")
 			default:
-				add(g)
-				sibs, _ := filepath.Glob(globEscape(g) + "*")
-				for _, s := range sibs {
-					if rotatedSuffix.MatchString(strings.TrimPrefix(s, g)) {
-						add(s)
-					}
-				}
+				addRotated(g)
 				continue
 			}
 		}
@@ -138,7 +144,7 @@ func (l *localFiles) files(source string) ([]*fileMeta, []string, error) {
 		n := 0
 		for _, m := range matches {
 			if st, err := os.Stat(m); err == nil && st.Mode().IsRegular() {
-				add(m)
+				addRotated(m)
 				n++
 			}
 		}

@@ -27,7 +27,7 @@ func TestListSourcesShowsFormatsAndRotatedFiles(t *testing.T) {
 	out := mcptest.MustText(t, cs, "list_log_sources", map[string]any{"connection": "app"})
 	containsAll(t, "rotated siblings", out, "app.log.2.gz", "json+gzip", "app.log.1", "2026-03-01T10:30:00Z", "2026-03-01T11:59:59Z")
 	out = mcptest.MustText(t, cs, "list_log_sources", map[string]any{"connection": "files"})
-	containsAll(t, "formats", out, "worker.log", "logfmt", "java.log", "plain")
+	containsAll(t, "formats and the rotated siblings of glob matches", out, "worker.log", "logfmt", "java.log", "plain", "app.log.2.gz")
 }
 
 func TestSearchAcrossRotatedAndCompressedFiles(t *testing.T) {
