@@ -417,30 +417,27 @@ func (h *handlers) listRepos(ctx context.Context, in listReposArgs) (string, err
 	}
 	conns := h.conns
 	if in.Connection != "" {
-		c, _, err := h.target(in.Connection, "")
-		if err != nil && c == nil {
-			for _, cc := range h.conns {
-				if cc.name == in.Connection {
-					c = cc
-				}
-			}
-			if c == nil {
-				return "", err
+		conns = nil
+		for _, c := range h.conns {
+			if c.name == in.Connection {
+				conns = []*conn{c}
 			}
 		}
-		conns = []*conn{c}
+		if conns == nil {
+			return "", toolkit.Errorf("no connection named %q; connections are: %s", in.Connection, h.names())
+		}
 	}
 	ctx, cancel := h.deadline(ctx)
 	defer cancel()
 	var all []repoInfo
 	more := false
 	for _, c := range conns {
-		list, m, err := c.src.listRepos(ctx, in.Query, limit)
-		if err != nil {
-			return "", err
-		}
 		if c.provider == localProvider && in.Query != "" && !strings.Contains(strings.ToLower(c.name), strings.ToLower(in.Query)) {
 			continue
+		}
+		list, m, err := c.src.listRepos(ctx, in.Query, limit)
+		if err != nil {
+			return "", fmt.Errorf("%s: %w", c.name, err)
 		}
 		more = more || m
 		all = append(all, list...)

@@ -1,7 +1,13 @@
 package code
 
 import (
+	"context"
 	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
 	"testing"
 
 	"github.com/opstower/opstower/shared/config"
@@ -67,4 +73,67 @@ func TestOnlyLoadedProvidersTools(t *testing.T) {
 			t.Errorf("blame listed without a local repository")
 		}
 	}
+}
+
+// TestSecretsNeverLeave drives every hosted provider into its error paths
+// (expired tokens, 404s, 5xx, rate limits) and checks that no token shows
+// up in a result, an error or the server log.
+func TestSecretsNeverLeave(t *testing.T) {
+	gh := newGitHubFake(t, canaryToken)
+	gl := newGitLabFake(t, glCanary)
+	bb := newBitbucketFake(t, bbCanary)
+	var logs strings.Builder
+	logger := slog.New(slog.NewTextHandler(&syncWriter{w: &logs}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	s, err := New(ctx, Config{Connections: []config.Connection{githubConn(gh, nil), gitlabConn(gl, nil), bitbucketConn(bb, nil)}, Logger: logger,
+		Lookup: func(string) (string, bool) { return "", false }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs := mcptest.Connect(t, s)
+	var seen []string
+	call := func(args map[string]any, tool string) {
+		text, _ := mcptest.Call(t, cs, tool, args)
+		seen = append(seen, text)
+	}
+	for _, c := range []struct{ conn, repo string }{{"github", "acme/shop"}, {"gitlab", "acme/platform/shop"}, {"bitbucket", "acme/shop"}} {
+		call(map[string]any{"connection": c.conn, "repo": c.repo}, "list_commits")
+		call(map[string]any{"connection": c.conn, "repo": "acme/missing", "path": "x"}, "read_file")
+	}
+	gh.fail(http.StatusInternalServerError, nil, `{"message":"token `+canaryToken+` broke"}`)
+	gh.fail(http.StatusInternalServerError, nil, `{"message":"token `+canaryToken+` broke"}`)
+	gh.fail(http.StatusInternalServerError, nil, `{"message":"token `+canaryToken+` broke"}`)
+	call(map[string]any{"connection": "github", "repo": "acme/shop"}, "list_commits")
+	for _, f := range []func(){
+		func() { gh.mu.Lock(); gh.token = "other"; gh.mu.Unlock() },
+		func() { gl.mu.Lock(); gl.token = "other"; gl.mu.Unlock() },
+		func() { bb.mu.Lock(); bb.token = "other"; bb.mu.Unlock() },
+	} {
+		f()
+	}
+	for _, c := range []struct{ conn, repo string }{{"github", "acme/shop"}, {"gitlab", "acme/platform/shop"}, {"bitbucket", "acme/shop"}} {
+		call(map[string]any{"connection": c.conn, "repo": c.repo}, "get_commit")
+		call(map[string]any{"connection": c.conn, "repo": c.repo, "sha": "6c95d140"}, "get_commit")
+	}
+	all := strings.Join(seen, "\n") + logs.String()
+	for _, canary := range []string{canaryToken, glCanary, bbCanary} {
+		if strings.Contains(all, canary) {
+			t.Errorf("a token leaked into results or logs")
+		}
+	}
+	if !strings.Contains(all, "rejected the credentials") {
+		t.Errorf("expected the 401 path to run:\n%s", all)
+	}
+}
+
+type syncWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (s *syncWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.Write(p)
 }
