@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -17,6 +16,7 @@ import (
 	"time"
 
 	"github.com/opstower/opstower/shared/config"
+	"github.com/opstower/opstower/shared/httpapi"
 	"github.com/opstower/opstower/shared/render"
 	"github.com/opstower/opstower/shared/secret"
 	"github.com/opstower/opstower/shared/sqlguard"
@@ -77,7 +77,7 @@ func openD1(v config.Values, _ config.Limits) (engine, error) {
 	if !d1DatabaseRE.MatchString(database) {
 		return nil, fmt.Errorf("database_id %q is not a D1 database ID: copy the UUID (like a1b2c3d4-e5f6-7890-abcd-ef1234567890) shown on the database's page under Workers & Pages → D1; the database name does not work here", database)
 	}
-	base, err := apiBaseURL(v.Get("base_url"), d1DefaultBaseURL, "base_url")
+	base, err := httpapi.BaseURL(v.Get("base_url"), d1DefaultBaseURL, "base_url")
 	if err != nil {
 		return nil, err
 	}
@@ -88,35 +88,6 @@ func openD1(v config.Values, _ config.Limits) (engine, error) {
 		token:      v.Secret("api_token"),
 		client:     &http.Client{},
 	}, nil
-}
-
-// apiBaseURL checks a configured API base URL (or returns def). Plain http
-// is accepted only for loopback addresses, so a credential never crosses a
-// network unencrypted.
-func apiBaseURL(raw, def, setting string) (string, error) {
-	raw = strings.TrimSpace(raw)
-	if raw == "" {
-		return def, nil
-	}
-	u, err := url.Parse(raw)
-	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
-		return "", fmt.Errorf("%s %q is not an http(s) URL; write it like %s", setting, raw, def)
-	}
-	if u.Scheme == "http" && !isLoopback(u.Hostname()) {
-		return "", fmt.Errorf("%s %q uses plain http, which would send the credential unencrypted; use https (http is accepted only for localhost)", setting, raw)
-	}
-	if u.RawQuery != "" || u.Fragment != "" || u.User != nil {
-		return "", fmt.Errorf("%s %q must not contain a query, fragment or user info", setting, raw)
-	}
-	return strings.TrimRight(u.String(), "/"), nil
-}
-
-func isLoopback(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 func (e *d1Engine) dialect() sqlguard.Dialect { return sqlguard.SQLite }

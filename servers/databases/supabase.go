@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/opstower/opstower/shared/config"
+	"github.com/opstower/opstower/shared/httpapi"
 	"github.com/opstower/opstower/shared/secret"
 	"github.com/opstower/opstower/shared/sqlguard"
 )
@@ -170,7 +171,7 @@ func supabaseProjectURL(raw string) (*url.URL, error) {
 	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") || u.RawQuery != "" || u.User != nil {
 		return nil, fmt.Errorf("project_url %q is not a Supabase project URL; copy the Project URL (https://PROJECT_REF.supabase.co) from Project Settings → API, or give the 20-letter project ref", raw)
 	}
-	if u.Scheme == "http" && !isLoopback(u.Hostname()) {
+	if u.Scheme == "http" && !httpapi.IsLoopback(u.Hostname()) {
 		return nil, fmt.Errorf("project_url %q uses plain http, which would send the service-role key unencrypted; use https (http is accepted only for a local stack on localhost)", raw)
 	}
 	u.Path = strings.TrimSuffix(strings.TrimSuffix(u.Path, "/"), "/rest/v1")

@@ -96,7 +96,7 @@ func TestConfigErrors(t *testing.T) {
 		{"organization URL", config.Connection{Provider: "sentry", Settings: map[string]string{"organization": "https://acme.sentry.io"}}, map[string]string{"SENTRY_AUTH_TOKEN": token},
 			`organization "https://acme.sentry.io" is not a Sentry organization slug`},
 		{"plain http", config.Connection{Provider: "sentry", Settings: map[string]string{"organization": "acme", "url": "http://sentry.example.com"}}, map[string]string{"SENTRY_AUTH_TOKEN": token},
-			"uses plain http, which would send the token unencrypted"},
+			"uses plain http, which would send the credential unencrypted"},
 		{"misspelt setting", config.Connection{Provider: "sentry", Settings: map[string]string{"organization": "acme", "project": "web"}}, map[string]string{"SENTRY_AUTH_TOKEN": token},
 			`unknown setting "project" for provider sentry; did you mean "projects"?`},
 		{"bad show_pii", config.Connection{Provider: "sentry", Settings: map[string]string{"organization": "acme", "show_pii": "sometimes"}}, map[string]string{"SENTRY_AUTH_TOKEN": token},

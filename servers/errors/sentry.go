@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -15,7 +14,6 @@ import (
 
 	"github.com/opstower/opstower/shared/config"
 	"github.com/opstower/opstower/shared/httpapi"
-	"github.com/opstower/opstower/shared/secret"
 	"github.com/opstower/opstower/shared/suggest"
 	"github.com/opstower/opstower/shared/toolkit"
 )
@@ -97,34 +95,14 @@ func openSentry(v config.Values, o openOptions) (tracker, error) {
 	return s, nil
 }
 
-// sentryBaseURL checks the configured Sentry address. Plain http is
-// accepted only for loopback addresses, so the token never crosses a
-// network unencrypted. A trailing /api/0 is tolerated.
+// sentryBaseURL checks the configured Sentry address (see httpapi.BaseURL);
+// a trailing /api/0 is tolerated.
 func sentryBaseURL(raw string) (string, error) {
-	raw = strings.TrimSpace(raw)
-	if raw == "" {
-		return sentryDefaultURL, nil
+	base, err := httpapi.BaseURL(raw, sentryDefaultURL, "url")
+	if err != nil {
+		return "", err
 	}
-	u, err := url.Parse(raw)
-	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
-		return "", fmt.Errorf("url %q is not an http(s) address; write it like https://sentry.example.com", secret.RedactURL(raw))
-	}
-	if u.Scheme == "http" && !loopbackHost(u.Hostname()) {
-		return "", fmt.Errorf("url %q uses plain http, which would send the token unencrypted; use https (http is accepted only for localhost)", raw)
-	}
-	if u.RawQuery != "" || u.Fragment != "" || u.User != nil {
-		return "", fmt.Errorf("url %q must not contain a query, fragment or user info", secret.RedactURL(raw))
-	}
-	u.Path = strings.TrimSuffix(strings.TrimRight(u.Path, "/"), "/api/0")
-	return strings.TrimRight(u.String(), "/"), nil
-}
-
-func loopbackHost(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
+	return strings.TrimSuffix(base, "/api/0"), nil
 }
 
 func (s *sentryClient) organization() string { return s.org }
