@@ -47,10 +47,9 @@ type localRepo struct {
 	defaultRef string
 	gitPath    string
 
-	once     sync.Once
-	checkErr error
-	noPCRE   bool // this git has no Perl-compatible regexes; use -E
-	mu       sync.Mutex
+	mu      sync.Mutex
+	checked bool // git's version and the repository were checked
+	noPCRE  bool // this git has no Perl-compatible regexes; use -E
 }
 
 func openLocal(name string, v config.Values, _ config.Limits) (source, string, error) {
@@ -136,26 +135,25 @@ func (r *localRepo) command(ctx context.Context, args []string) *exec.Cmd {
 // check runs once before the first command: git's version and whether the
 // folder is a repository git will read.
 func (r *localRepo) check(ctx context.Context) error {
-	r.once.Do(func() {
-		out, err := exec.CommandContext(ctx, r.gitPath, "version").Output()
-		if err != nil {
-			r.checkErr = fmt.Errorf("running git version failed: %v", err)
-			return
-		}
-		if !gitVersionAtLeast(string(out), 2, 24) {
-			r.checkErr = fmt.Errorf("%s is too old; local repositories need git 2.24 or later", strings.TrimSpace(string(out)))
-			return
-		}
-		_, err = r.runRaw(ctx, []string{"rev-parse", "--git-dir"}, 1<<10)
-		r.checkErr = err
-	})
-	if r.checkErr != nil {
-		// A context error is not a verdict on the repository: try again.
-		if errors.Is(r.checkErr, context.Canceled) || errors.Is(r.checkErr, context.DeadlineExceeded) {
-			r.once = sync.Once{}
-		}
-		return r.explain(r.checkErr)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.checked {
+		return nil
 	}
+	out, err := exec.CommandContext(ctx, r.gitPath, "version").Output()
+	if err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err() // not a verdict on git: try again next call
+		}
+		return fmt.Errorf("running git version failed: %v", err)
+	}
+	if !gitVersionAtLeast(string(out), 2, 24) {
+		return fmt.Errorf("%s is too old; local repositories need git 2.24 or later", strings.TrimSpace(string(out)))
+	}
+	if _, err := r.runRaw(ctx, []string{"rev-parse", "--git-dir"}, 1<<10); err != nil {
+		return r.explain(err)
+	}
+	r.checked = true
 	return nil
 }
 
@@ -667,9 +665,11 @@ func (r *localRepo) search(ctx context.Context, _ string, q searchQuery) (*searc
 		return err
 	}
 	flavour := "-P"
+	r.mu.Lock()
 	if r.noPCRE {
 		flavour = "-E"
 	}
+	r.mu.Unlock()
 	err = run(flavour)
 	var ge *gitError
 	if flavour == "-P" && errors.As(err, &ge) && (strings.Contains(ge.stderr, "USE_LIBPCRE") || strings.Contains(ge.stderr, "Perl-compatible")) {

@@ -186,6 +186,9 @@ func TestLocalGetCommitAndCompare(t *testing.T) {
 	containsAll(t, "path filter on a root commit", out, "A docs/guide.md", "+Call Charge before Refund.")
 	containsNone(t, "path filter", out, "charge.go")
 
+	out = mcptest.MustText(t, cs, "get_commit", map[string]any{"sha": r.sha["guard"], "path": "README.md"})
+	containsAll(t, "path matching nothing", out, `no changed file matches "README.md"`)
+
 	msg := mcptest.MustError(t, cs, "get_commit", map[string]any{"sha": "deadbeef"})
 	containsAll(t, "unknown sha", msg, `no branch, tag or commit "deadbeef"`)
 
@@ -198,6 +201,13 @@ func TestLocalGetCommitAndCompare(t *testing.T) {
 
 	msg = mcptest.MustError(t, cs, "compare", map[string]any{"base": "v2.0"})
 	containsAll(t, "unknown base", msg, `"v2.0"`, "v1.0")
+}
+
+func TestLocalDeadline(t *testing.T) {
+	r := newTestRepo(t)
+	cs := serve(t, config.Limits{Timeout: config.Duration(time.Millisecond)}, localConn(t, r.dir))
+	msg := mcptest.MustError(t, cs, "list_commits", map[string]any{"pickaxe": "anything"})
+	containsAll(t, "deadline", msg, "timed out")
 }
 
 func TestLocalBlame(t *testing.T) {

@@ -340,9 +340,13 @@ func generated(p string) bool {
 
 // renderChanges writes the stat of every change, then as much of each
 // diff as fits in budget, and returns the footer that says what was cut.
-func renderChanges(b *strings.Builder, changes []fileChange, budget int, tool string) string {
+func renderChanges(b *strings.Builder, changes []fileChange, budget int, tool, path string) string {
 	if len(changes) == 0 {
-		b.WriteString("no file changes\n")
+		if path != "" {
+			fmt.Fprintf(b, "no changed file matches %q; call %s without path to see every file\n", path, tool)
+		} else {
+			b.WriteString("no file changes\n")
+		}
 		return ""
 	}
 	adds, dels := 0, 0
@@ -547,7 +551,7 @@ func renderCommit(c *commitInfo, changes []fileChange, repo, path string, maxByt
 		msg, _ = render.Cap(msg, maxBytes/4, "")
 	}
 	b.WriteString(msg + "\n\n")
-	footer := renderChanges(&b, changes, maxBytes-b.Len()-reserve, "get_commit")
+	footer := renderChanges(&b, changes, maxBytes-b.Len()-reserve, "get_commit", path)
 	b.WriteString(closing + "\n")
 	if footer != "" {
 		b.WriteString(footer + "\n")
@@ -588,7 +592,7 @@ func renderComparison(cmp *comparison, repo, path string, maxBytes int) string {
 		}
 		b.WriteByte('\n')
 	}
-	footer := renderChanges(&b, cmp.Changes, maxBytes-b.Len()-reserve, "compare")
+	footer := renderChanges(&b, cmp.Changes, maxBytes-b.Len()-reserve, "compare", path)
 	b.WriteString(closing + "\n")
 	if footer != "" {
 		b.WriteString(footer + "\n")
