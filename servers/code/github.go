@@ -5,13 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
 	"github.com/google/go-github/v93/github"
 
 	"github.com/opstower/opstower/shared/config"
+	"github.com/opstower/opstower/shared/httpapi"
 	"github.com/opstower/opstower/shared/secret"
 	"github.com/opstower/opstower/shared/toolkit"
 )
@@ -78,27 +78,15 @@ func checkRepoSetting(raw, setting, form string) (string, error) {
 	return raw, nil
 }
 
-// hostBaseURL checks a self-hosted base URL. Plain http is accepted only
-// for loopback addresses, so a token never crosses a network unencrypted.
+// hostBaseURL checks a self-hosted base URL with httpapi.BaseURL (https,
+// or http on loopback only); a bare host name, as GITLAB_HOST is often
+// written, means https.
 func hostBaseURL(raw, setting, example string) (string, error) {
 	raw = strings.TrimSpace(raw)
 	if !strings.Contains(raw, "://") {
 		raw = "https://" + raw
 	}
-	u, err := url.Parse(raw)
-	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
-		return "", fmt.Errorf("%s %q is not an http(s) URL; write it like %s", setting, raw, example)
-	}
-	if u.Scheme == "http" {
-		h := u.Hostname()
-		if h != "localhost" && h != "127.0.0.1" && h != "::1" {
-			return "", fmt.Errorf("%s %q uses plain http, which would send the token unencrypted; use https (http is accepted only for localhost)", setting, raw)
-		}
-	}
-	if u.RawQuery != "" || u.Fragment != "" || u.User != nil {
-		return "", fmt.Errorf("%s %q must not contain a query, fragment or user info", setting, raw)
-	}
-	return strings.TrimRight(u.String(), "/"), nil
+	return httpapi.BaseURL(raw, example, setting)
 }
 
 func (g *githubSource) close() {}
