@@ -31,7 +31,7 @@ const cloudflareRetention = 7 * 24 * time.Hour
 
 var cloudflareProvider = &provider{
 	name:    "cloudflare",
-	aliases: []string{"cloudflare-logging", "workers", "cloudflare-workers"},
+	aliases: []string{"cloudflare-logging", "cloudflare-workers"},
 	title:   "Cloudflare Workers logs",
 	fields: []config.Field{
 		{Name: "api_token", Secret: true, Required: true, Env: "CLOUDFLARE_API_TOKEN", Help: "an API token with Account → Workers Scripts → Read and Workers Observability read"},

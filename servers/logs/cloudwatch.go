@@ -30,7 +30,7 @@ import (
 
 var cloudwatchProvider = &provider{
 	name:    "cloudwatch",
-	aliases: []string{"aws-cloudwatch", "cloudwatch-logs", "aws"},
+	aliases: []string{"aws-cloudwatch", "cloudwatch-logs"},
 	title:   "AWS CloudWatch Logs",
 	fields: []config.Field{
 		{Name: "access_key_id", Required: true, Env: "AWS_ACCESS_KEY_ID", Help: "access key of an IAM user with CloudWatchLogsReadOnlyAccess"},

@@ -41,7 +41,7 @@ import (
 
 var gcloudProvider = &provider{
 	name:    "gcloud",
-	aliases: []string{"gcloud-logging", "gcp", "google-cloud-logging", "stackdriver"},
+	aliases: []string{"gcloud-logging", "google-cloud-logging"},
 	title:   "Google Cloud Logging",
 	fields: []config.Field{
 		{Name: "project_id", Required: true, Env: "GOOGLE_CLOUD_PROJECT", Help: "the project whose logs are read, e.g. my-project-123"},

@@ -37,7 +37,7 @@ import (
 
 var localProvider = &provider{
 	name:    "files",
-	aliases: []string{"local", "file", "localfiles"},
+	aliases: []string{"file", "localfiles", "log-files"},
 	title:   "Local log files",
 	fields: []config.Field{
 		{Name: "path", Required: true, Help: "a file, directory or glob (app/*.log); several separated by commas; rotated siblings (app.log.1, app.log.2.gz) are included"},

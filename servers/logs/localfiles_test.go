@@ -209,3 +209,22 @@ func TestBinarySearchAgreesWithFullScan(t *testing.T) {
 		t.Errorf("a one-minute window should not read the whole file: %s", info)
 	}
 }
+
+// TestOtherCategoriesConnectionsAreLeftAlone checks that a config file
+// mixing categories without naming them gives the logs server only its own.
+func TestOtherCategoriesConnectionsAreLeftAlone(t *testing.T) {
+	t.Parallel()
+	dir := writeLogs(t)
+	conns := []config.Connection{
+		{Name: "repo", Provider: "local", Settings: map[string]string{"path": dir}},
+		{Name: "db", Provider: "postgres", Settings: map[string]string{"url": "postgres://x"}},
+		{Name: "app", Provider: "files", Settings: map[string]string{"path": filepath.Join(dir, "app.log")}},
+	}
+	cs := serveConns(t, conns, nil)
+	tools := mcptest.Tools(t, cs)
+	for _, tl := range tools {
+		if _, ok := tl.InputSchema.(map[string]any)["properties"].(map[string]any)["connection"]; ok {
+			t.Errorf("tool %s offers a connection choice: only app belongs to logs", tl.Name)
+		}
+	}
+}

@@ -33,7 +33,9 @@ type openOptions struct {
 var providers = []*provider{localProvider, axiomProvider, cloudwatchProvider, gcloudProvider, cloudflareProvider}
 
 // providerFor returns the provider a connection names, nil for another
-// category's provider when the connection names no category.
+// category's provider when the connection names no category. Names and
+// aliases avoid the other categories' ("local" is the code category's git
+// provider), so a config file without categories stays unambiguous.
 func providerFor(c config.Connection) (*provider, error) {
 	name := strings.ToLower(strings.TrimSpace(c.Provider))
 	for _, p := range providers {
