@@ -108,7 +108,12 @@ func NewRegistry(configured map[string]ProviderSettings, lookup func(string) (st
 	if lookup == nil {
 		lookup = os.LookupEnv
 	}
-	env := func(k string) string { v, _ := lookup(k); return v }
+	env := func(k string) string {
+		if v, ok := lookup(k); ok {
+			return v
+		}
+		return ""
+	}
 	r := &Registry{endpoints: map[string]Endpoint{}}
 	for name, e := range builtin {
 		e.Name = name

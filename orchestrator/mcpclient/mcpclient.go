@@ -59,6 +59,10 @@ type Server struct {
 	// request (an Authorization header, typically).
 	URL     string
 	Headers map[string]string
+
+	// CallTimeout, when set, replaces Options.CallTimeout for this
+	// server (the agents server's calls run a whole agent).
+	CallTimeout time.Duration
 }
 
 func (s Server) kind() string {
@@ -334,7 +338,11 @@ func (c *conn) call(ctx context.Context, tool string, args map[string]any) Resul
 		}
 		cs, _ = c.session()
 	}
-	cctx, cancel := context.WithTimeout(ctx, c.hub.opts.CallTimeout)
+	timeout := c.hub.opts.CallTimeout
+	if c.spec.CallTimeout > 0 {
+		timeout = c.spec.CallTimeout
+	}
+	cctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	start := time.Now()
 	res, err := cs.CallTool(cctx, &mcp.CallToolParams{Name: tool, Arguments: args})
@@ -344,7 +352,7 @@ func (c *conn) call(ctx context.Context, tool string, args map[string]any) Resul
 		case ctx.Err() != nil:
 			return Result{IsError: true, Text: "the call was cancelled"}
 		case cctx.Err() != nil:
-			return Result{IsError: true, Text: fmt.Sprintf("%s did not answer within %s; ask for less, or try again", tool, c.hub.opts.CallTimeout)}
+			return Result{IsError: true, Text: fmt.Sprintf("%s did not answer within %s; ask for less, or try again", tool, timeout)}
 		case dead(err):
 			log.Warn("MCP server stopped during a call; restarting it", "err", err)
 			msg := fmt.Sprintf("the %s server stopped while running %s", c.spec.Name, tool)
