@@ -239,7 +239,7 @@ func (r *localRepo) streamRaw(ctx context.Context, args []string, fn func([]byte
 		return err
 	}
 	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("starting git: %v", err)
+		return fmt.Errorf("starting git: %w", err)
 	}
 	stopped := false
 	br := bufio.NewReaderSize(stdout, 64<<10)
