@@ -22,7 +22,8 @@ type provider struct {
 	// open builds the source and returns the one repository it is limited
 	// to, if any.
 	open func(name string, v config.Values, l config.Limits) (source, string, error)
-	// envKey is the variable whose presence makes FromEnv add a connection.
+	// envKeys are the variables whose presence makes FromEnv add a
+	// connection of this provider.
 	envKeys []string
 }
 
