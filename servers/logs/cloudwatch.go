@@ -1,3 +1,5 @@
+//go:build !nocloudsdk
+
 package logs
 
 import (
@@ -294,6 +296,35 @@ func (c *cloudwatch) fields(ctx context.Context, f *filter, key string) (*fieldS
 		fs.Counts = append(fs.Counts, nameCount{Name: aws.ToString(lf.Name), Note: fmt.Sprintf("in %d%% of events", lf.Percent)})
 	}
 	return fs, scanInfo{Sources: []string{g}, Scanned: "the log group's field index (last 15 minutes of events)"}, nil
+}
+
+// insightsArgs are cloudwatch_insights_query's arguments.
+type insightsArgs struct {
+	Connection string   `json:"connection,omitempty" jsonschema:"which connection"`
+	Query      string   `json:"query" jsonschema:"Logs Insights query, e.g. filter @message like /ERROR/ | stats count() by bin(5m)"`
+	LogGroups  []string `json:"log_groups,omitempty" jsonschema:"log groups to query; default the connection's log group"`
+	Since      string   `json:"since,omitempty" jsonschema:"start: 15m, 2h, 7d, a date or RFC 3339; default 1h ago"`
+	Until      string   `json:"until,omitempty" jsonschema:"end; default now"`
+	Limit      int      `json:"limit,omitempty" jsonschema:"rows to show, default 100"`
+}
+
+func init() { registerProvider(cloudwatchProvider) }
+
+// cloudwatchTools is the Logs Insights tool, offered when a CloudWatch
+// connection is loaded.
+func (h *handlers) cloudwatchTools() []toolkit.Tool {
+	names := h.namesOf("cloudwatch")
+	if len(names) == 0 {
+		return nil
+	}
+	return []toolkit.Tool{toolkit.New(toolkit.Def{
+		Name:  "cloudwatch_insights_query",
+		Title: "CloudWatch Logs Insights query",
+		Description: "Run a Logs Insights query (fields, filter, stats ... by bin(5m), sort, limit) over log groups; waits for it, stops it on cancel or deadline. " +
+			"Scans cost money: keep the window short.",
+		Hints:  toolkit.ReadOpenWorld,
+		Schema: h.kindSchema(names),
+	}, h.runInsights)}
 }
 
 // insightsPoll is the first wait between GetQueryResults calls; it grows

@@ -1,3 +1,5 @@
+//go:build !nocloudsdk
+
 package logs
 
 import (
@@ -215,6 +217,12 @@ func (f *cloudwatchFake) serve(w http.ResponseWriter, r *http.Request) {
 	default:
 		cwError(w, "UnknownOperationException", op)
 	}
+}
+
+// init shortens the retry backoff and Insights polling for every test, so
+// tests can run in parallel without changing them.
+func init() {
+	cloudwatchMaxBackoff, insightsPoll = 20*time.Millisecond, 10*time.Millisecond
 }
 
 func TestCloudWatchLogs(t *testing.T) {

@@ -1,3 +1,5 @@
+//go:build !nocloudsdk
+
 package logs
 
 import (
@@ -53,6 +55,8 @@ var gcloudProvider = &provider{
 	defaultName: func(config.Values) string { return "gcloud" },
 	open:        openGCloud,
 }
+
+func init() { registerProvider(gcloudProvider) }
 
 type gcloud struct {
 	fetchOps

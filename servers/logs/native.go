@@ -24,16 +24,7 @@ func (h *handlers) nativeTools() []toolkit.Tool {
 			Schema:      h.kindSchema(names),
 		}, h.runAPL))
 	}
-	if names := h.namesOf("cloudwatch"); len(names) > 0 {
-		tools = append(tools, toolkit.New(toolkit.Def{
-			Name:  "cloudwatch_insights_query",
-			Title: "CloudWatch Logs Insights query",
-			Description: "Run a Logs Insights query (fields, filter, stats ... by bin(5m), sort, limit) over log groups; waits for it, stops it on cancel or deadline. " +
-				"Scans cost money: keep the window short.",
-			Hints:  toolkit.ReadOpenWorld,
-			Schema: h.kindSchema(names),
-		}, h.runInsights))
-	}
+	tools = append(tools, h.cloudwatchTools()...)
 	return tools
 }
 
@@ -91,13 +82,3 @@ func (h *handlers) rowLimit(n int) (int, error) {
 }
 
 func asStatus(err error, se **httpapi.StatusError) bool { return errors.As(err, se) }
-
-// insightsArgs are cloudwatch_insights_query's arguments.
-type insightsArgs struct {
-	Connection string   `json:"connection,omitempty" jsonschema:"which connection"`
-	Query      string   `json:"query" jsonschema:"Logs Insights query, e.g. filter @message like /ERROR/ | stats count() by bin(5m)"`
-	LogGroups  []string `json:"log_groups,omitempty" jsonschema:"log groups to query; default the connection's log group"`
-	Since      string   `json:"since,omitempty" jsonschema:"start: 15m, 2h, 7d, a date or RFC 3339; default 1h ago"`
-	Until      string   `json:"until,omitempty" jsonschema:"end; default now"`
-	Limit      int      `json:"limit,omitempty" jsonschema:"rows to show, default 100"`
-}

@@ -29,8 +29,13 @@ type openOptions struct {
 	http *http.Client
 }
 
-// providers is the registry, in the order help and errors list them.
-var providers = []*provider{localProvider, axiomProvider, cloudwatchProvider, gcloudProvider, cloudflareProvider}
+// providers is the registry. The providers built on the heavy cloud SDKs
+// (CloudWatch, Cloud Logging) register themselves from their files, which
+// the build tag nocloudsdk leaves out for a smaller, faster-starting
+// binary; see cloudsdk_off.go.
+var providers = []*provider{localProvider, axiomProvider, cloudflareProvider}
+
+func registerProvider(p *provider) { providers = append(providers, p) }
 
 // providerFor returns the provider a connection names, nil for another
 // category's provider when the connection names no category. Names and

@@ -141,10 +141,3 @@ func serveFiles(t testing.TB, limits config.Limits, globs ...string) *mcp.Client
 }
 
 func itoaT(n int) string { return strconv.Itoa(n) }
-
-// TestMain shortens the CloudWatch retry backoff and Insights polling for
-// every test, so tests can run in parallel without changing them.
-func TestMain(m *testing.M) {
-	cloudwatchMaxBackoff, insightsPoll = 20*time.Millisecond, 10*time.Millisecond
-	os.Exit(m.Run())
-}

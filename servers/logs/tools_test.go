@@ -1,3 +1,5 @@
+//go:build !nocloudsdk
+
 package logs
 
 import (
