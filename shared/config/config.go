@@ -30,6 +30,12 @@ type File struct {
 	Limits      Limits       `yaml:"limits"`
 	HTTP        HTTP         `yaml:"http"`
 	Log         Log          `yaml:"log"`
+
+	// The agent host's sections (host.go).
+	Models     Models               `yaml:"models"`
+	Agents     []Agent              `yaml:"agents"`
+	MCPServers map[string]MCPServer `yaml:"mcp_servers"`
+	Host       Host                 `yaml:"host"`
 }
 
 // Connection is one configured backend: a provider, a label and the
