@@ -3,6 +3,7 @@
 package logs
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -13,6 +14,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/opstower/opstower/shared/config"
 	"github.com/opstower/opstower/shared/mcptest"
@@ -286,6 +289,16 @@ func TestCloudWatchLogs(t *testing.T) {
 		t.Errorf("StopQuery was called %d times after the deadline, want 1", stopped)
 	}
 
+	// A client that gives up cancels the call: the query is stopped too.
+	cctx, ccancel := context.WithCancel(context.Background())
+	go func() { time.Sleep(300 * time.Millisecond); ccancel() }()
+	_, _ = cs.CallTool(cctx, &mcp.CallToolParams{Name: "cloudwatch_insights_query", Arguments: map[string]any{"query": "filter @message like /slow/"}})
+	waitUntil(t, 3*time.Second, "StopQuery after the client cancelled", func() bool {
+		fake.mu.Lock()
+		defer fake.mu.Unlock()
+		return len(fake.stopped) == 2
+	})
+
 	msg = mcptest.MustError(t, cs, "search_logs", with(map[string]any{"source": "/aws/lambda/chekout"}))
 	containsAll(t, "unknown group", msg, "no log group /aws/lambda/chekout", "did you mean /aws/lambda/checkout")
 
@@ -302,5 +315,16 @@ func TestCloudWatchLogs(t *testing.T) {
 	containsAll(t, "bad credentials", msg, "AWS rejected the credentials (UnrecognizedClientException)", "create a new key")
 	if strings.Contains(msg, cwCanary) {
 		t.Errorf("the secret key leaked: %s", msg)
+	}
+}
+
+func waitUntil(t *testing.T, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }

@@ -472,10 +472,13 @@ type scanner struct {
 	anchored bool
 	// needLevel: compute the level of every candidate (grouping by level).
 	needLevel bool
+	// timed: the file has timestamps, so a line without one is a
+	// continuation of the entry above (a stack trace) and borrows its time.
+	timed bool
 }
 
 func newScanner(f *filter, m *fileMeta) *scanner {
-	s := &scanner{f: f, lay: &m.lay, source: filepath.Base(m.path)}
+	s := &scanner{f: f, lay: &m.lay, source: filepath.Base(m.path), timed: !m.first.IsZero()}
 	switch {
 	case f.Text != "":
 		s.needle, s.fold = []byte(f.Text), f.fold
@@ -582,7 +585,7 @@ func (s *scanner) check(c *candidate, chunk []byte, start int, h *lookupHints) b
 		}
 	}
 	c.t, c.hasT = s.lay.lineTimeAt(c.line, &h.time)
-	if !c.hasT {
+	if !c.hasT && s.timed {
 		c.t, c.hasT = timeAbove(chunk, start, s.lay)
 	}
 	if f.HasRange && c.hasT && !f.Range.Contains(c.t) {

@@ -228,3 +228,23 @@ func TestOtherCategoriesConnectionsAreLeftAlone(t *testing.T) {
 		}
 	}
 }
+
+// TestFileWithoutTimestamps: lines with no time are still searched and
+// grouped; counting over time says what it needs.
+func TestFileWithoutTimestamps(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "plain.log")
+	var b strings.Builder
+	for i := 0; i < 500; i++ {
+		b.WriteString("ERROR could not open /data/part-" + itoaT(i) + ".bin: permission denied\n")
+		b.WriteString("INFO processed batch " + itoaT(i) + "\n")
+	}
+	must(t, os.WriteFile(path, []byte(b.String()), 0o644))
+	cs := serveFiles(t, config.Limits{}, path)
+	out := mcptest.MustText(t, cs, "error_signatures", nil)
+	containsAll(t, "signatures", out, "500,error,-,-,plain.log,could not open <path>: permission denied")
+	out = mcptest.MustText(t, cs, "search_logs", map[string]any{"text": "batch 499"})
+	containsAll(t, "search", out, "1 lines matched", "- INFO processed batch 499")
+	msg := mcptest.MustError(t, cs, "count_logs", nil)
+	containsAll(t, "count", msg, "no timestamps", "since and until")
+}
