@@ -59,7 +59,12 @@ func TestEscapes(t *testing.T) {
 				continue
 			}
 			st := sqlguard.Statement{SQL: esc.sql, Kind: sqlguard.Show} // run as sent, no cursor
-			_ = e.query(context.Background(), st, newSink(10, 4096))
+			err := e.query(context.Background(), st, newSink(10, 4096))
+			if db.dialect == "clickhouse" && err == nil {
+				// readonly=1 refuses every one of these; a SET or SETTINGS
+				// that went through would leave no trace in the fingerprint.
+				t.Errorf("case %d ran with the guard bypassed: ClickHouse's readonly=1 did not refuse it: %s", i, esc.sql)
+			}
 			if got := fingerprint(t, db); got != before {
 				t.Fatalf("case %d changed the database with the guard bypassed: the engine is not read-only: %s\nbefore: %s\nafter:  %s", i, esc.sql, before, got)
 			}
@@ -107,6 +112,16 @@ func fingerprint(t *testing.T, db *testDB) string {
 			files = append(files, e.Name())
 		}
 		parts = append(parts, strings.Join(files, ","))
+	case "clickhouse":
+		parts = append(parts,
+			db.adminString(t, `SELECT arrayStringConcat(groupArray(concat(name, ':', engine)), ',') FROM (SELECT name, engine FROM system.tables WHERE database = currentDatabase() ORDER BY name)`),
+			db.adminString(t, `SELECT arrayStringConcat(groupArray(concat(table, '.', name, ':', type)), ',') FROM (SELECT table, name, type FROM system.columns WHERE database = currentDatabase() ORDER BY table, name)`),
+			db.adminString(t, `SELECT arrayStringConcat(groupArray(concat(toString(id), '=', secret)), ',') FROM (SELECT id, secret FROM canary ORDER BY id)`),
+			db.adminString(t, `SELECT count() FROM orders`),
+			// ALTER ... DELETE/UPDATE apply later, in the background.
+			db.adminString(t, `SELECT count() FROM system.mutations WHERE database = currentDatabase()`),
+			db.adminString(t, `SELECT count() FROM system.databases WHERE name LIKE 'pwned%'`),
+		)
 	}
 	_, err := os.Stat(fileTarget)
 	parts = append(parts, fmt.Sprintf("file exists: %v", err == nil))
@@ -257,5 +272,63 @@ var escapes = map[string][]escape{
 		{sql: "UPSERT INTO canary VALUES (1, 'x')"},
 		{sql: "SELECT * FROM canary; UPDATE canary SET secret = 'pwned'"},
 		{sql: "select 1\n;\ndelete from canary"},
+	},
+	"clickhouse": {
+		{sql: "SET readonly = 0"},
+		{sql: "SET readonly = 2"},
+		{sql: "SET max_execution_time = 0"},
+		{sql: "SET allow_ddl = 1", engineAllows: "ClickHouse 18.16 lets a readonly=1 session SET allow_ddl, which does not lift readonly"},
+		{sql: "SELECT 1 SETTINGS readonly = 0"},
+		{sql: "SELECT * FROM canary SETTINGS max_threads = 1, readonly = 0"},
+		{sql: "SELECT 1 SETTINGS max_execution_time = 0"}, // the guard lets it through; readonly=1 refuses it
+		{sql: "INSERT INTO canary SELECT 2, 'pwned'"},
+		{sql: "INSERT INTO canary VALUES (2, 'pwned')"},
+		{sql: "INSERT INTO canary FORMAT Values (2, 'pwned')"},
+		{sql: "INSERT INTO FUNCTION file('" + fileTarget + "', 'TSV', 'a String') SELECT 'x'"},
+		{sql: "WITH (SELECT 2) AS x INSERT INTO canary SELECT x, 'pwned'"},
+		{sql: "ALTER TABLE canary DELETE WHERE 1"},
+		{sql: "ALTER TABLE canary UPDATE secret = 'pwned' WHERE 1"},
+		{sql: "ALTER TABLE canary ADD COLUMN pwned UInt8"},
+		{sql: "ALTER TABLE orders DROP PARTITION 202601"},
+		{sql: "ALTER TABLE orders DETACH PARTITION 202601"},
+		{sql: "ALTER TABLE canary FREEZE"},
+		{sql: "DROP TABLE canary"},
+		{sql: "TRUNCATE TABLE canary"},
+		{sql: "RENAME TABLE canary TO pwned"},
+		{sql: "DETACH TABLE canary"},
+		{sql: "ATTACH TABLE canary"},
+		{sql: "CREATE TABLE pwned AS canary"},
+		{sql: "CREATE TABLE pwned ENGINE = Memory AS SELECT * FROM canary"},
+		{sql: "CREATE VIEW pwned AS SELECT 1"},
+		{sql: "CREATE MATERIALIZED VIEW pwned ENGINE = Memory AS SELECT * FROM canary"},
+		{sql: "CREATE DATABASE pwned_db"},
+		{sql: "CREATE TEMPORARY TABLE pwned (a UInt8)"},
+		{sql: "OPTIMIZE TABLE orders FINAL"},
+		{sql: "SYSTEM STOP MERGES"},
+		{sql: "SYSTEM DROP DNS CACHE"},
+		{sql: "KILL QUERY WHERE 1", engineAllows: "ClickHouse 18.16 runs KILL QUERY in a readonly=1 session: it would cancel every session's queries"},
+		{sql: "USE system", engineAllows: "USE only switches the session's database, which readonly=1 allows"},
+		{sql: "SELECT * FROM canary INTO OUTFILE '" + fileTarget + "'", engineAllows: "over the native protocol INTO OUTFILE is the client's to write: the server only returns the rows"},
+		{sql: "SELECT * FROM file('/etc/passwd', 'TSV', 'a String')"},
+		{sql: "SELECT * FROM `file`('/etc/passwd', 'TSV', 'a String')"},
+		{sql: "SELECT * FROM url('http://127.0.0.1:8123/?query=DROP+TABLE+canary', TSV, 'a String')"},
+		{sql: "SELECT * FROM remote('127.0.0.1:9000', system.one)"},
+		{sql: "SELECT * FROM mysql('127.0.0.1:3306', 'test', 'canary', 'root', '')"},
+		{sql: "SELECT * FROM executable('id', 'TSV', 'a String')"},
+		{sql: "DESCRIBE TABLE file('/etc/passwd', 'TSV', 'a String')"},
+		{sql: "(SELECT 1) UNION ALL (SELECT * FROM file('/etc/passwd', 'TSV', 'a String'))"},
+		{sql: "EXPLAIN SYNTAX INSERT INTO canary SELECT 1, 'x'"},
+		{sql: "SELECT 1; DROP TABLE canary"},
+		{sql: "SELECT 1;\nDROP TABLE canary;"},
+		{sql: "SHOW TABLES; DROP TABLE canary"},
+		{sql: "SELECT 'a\\\\'; DROP TABLE canary; --'"},
+		{sql: "SELECT `a\\\\`; DROP TABLE canary; --`"},
+		{sql: "SELECT \"a\\\\\"; DROP TABLE canary; --\""},
+		{sql: "SELECT 1 // '\nSETTINGS readonly = 0 --'"},
+		{sql: "SELECT * FROM // '\nfile('/etc/passwd', 'TSV', 'a String') --'"},
+		{sql: "SELECT 1 -- \r'\nSETTINGS readonly = 0 --'"},
+		{sql: "SELECT 1 /* /* */ SETTINGS readonly = 0 -- */"},
+		{sql: "SELECT 1 # '\nSETTINGS readonly = 0 --'"},
+		{sql: "SELECT $$ ' $$ SETTINGS readonly = 0 -- '"},
 	},
 }

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/jackc/pgx/v5"
 	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx" for the admin connection
 
@@ -207,13 +208,85 @@ var sqliteFixture = []string{
 	   INSERT INTO orders SELECT 100 + n, 1 + n % 2, 'bulk', n, 'row ' || n, datetime('2026-02-01', '+' || n || ' minutes') FROM g`,
 }
 
+func clickhouseAddr() string {
+	if a := os.Getenv("OPSTOWER_TEST_CLICKHOUSE_ADDR"); a != "" {
+		return a
+	}
+	return "127.0.0.1:9000"
+}
+
+// clickhouseAdmin opens a read-write connection as user default over the
+// native protocol. LowCardinality columns need a setting on 18.x; newer
+// servers accept and ignore it.
+func clickhouseAdmin(database string) *sql.DB {
+	return clickhouse.OpenDB(&clickhouse.Options{
+		Addr: []string{clickhouseAddr()}, Auth: clickhouse.Auth{Database: database},
+		DialTimeout: 3 * time.Second, ReadTimeout: 30 * time.Second,
+		Settings: clickhouse.Settings{"allow_experimental_low_cardinality_type": 1},
+	})
+}
+
+// newClickHouseDB creates a database with a unique name and drops it after.
+// Rows are loaded with INSERT ... SELECT: over the native protocol an
+// INSERT ... VALUES expects the client to send the data as blocks.
+func newClickHouseDB(t testing.TB) *testDB {
+	t.Helper()
+	root := clickhouseAdmin("")
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := root.PingContext(ctx); err != nil {
+		root.Close()
+		mcptest.SkipOrFail(t, "ClickHouse at %s: %v", clickhouseAddr(), err)
+	}
+	name := uniqueName("opstower_test")
+	if _, err := root.Exec("CREATE DATABASE " + name); err != nil {
+		root.Close()
+		t.Fatal(err)
+	}
+	admin := clickhouseAdmin(name)
+	t.Cleanup(func() {
+		admin.Close()
+		_, _ = root.Exec("DROP DATABASE IF EXISTS " + name)
+		root.Close()
+	})
+	db := &testDB{name: "clickhouse", dsn: "clickhouse://default@" + clickhouseAddr() + "/" + name, admin: admin, dialect: "clickhouse"}
+	db.adminExec(t, clickhouseFixture...)
+	return db
+}
+
+// clickhouseFixture holds the same rows as the others. ClickHouse has no
+// foreign keys, and 18.x no secondary indexes, table comments or
+// sub-second DateTime.
+var clickhouseFixture = []string{
+	`CREATE TABLE customers (id UInt64, name String, email Nullable(String), created_at DateTime('UTC') DEFAULT now() COMMENT 'when the account was opened')
+	   ENGINE = MergeTree ORDER BY id`,
+	`CREATE TABLE orders (id UInt64, customer_id UInt64 COMMENT 'customers.id', status LowCardinality(String) DEFAULT 'new',
+	   total Nullable(Decimal(14, 2)), note Nullable(String), created_at DateTime('UTC'))
+	   ENGINE = MergeTree PARTITION BY toYYYYMM(created_at) ORDER BY id`,
+	`CREATE TABLE canary (id UInt32, secret String) ENGINE = MergeTree ORDER BY id`,
+	`CREATE VIEW big_orders AS SELECT * FROM orders WHERE total > 1000`,
+	`INSERT INTO canary SELECT 1, 'untouched'`,
+	`INSERT INTO customers (id, name, email, created_at)
+	   SELECT toUInt64(1), 'Ada', CAST('ada@example.com' AS Nullable(String)), toDateTime('2026-01-01 10:00:00', 'UTC')
+	   UNION ALL SELECT toUInt64(2), 'Linus', CAST(NULL AS Nullable(String)), toDateTime('2026-01-02 11:00:00', 'UTC')`,
+	`INSERT INTO orders (id, customer_id, status, total, note, created_at)
+	   SELECT toUInt64(9007199254740993), toUInt64(1), 'paid', CAST('123456789012.34' AS Nullable(Decimal(14, 2))), CAST(NULL AS Nullable(String)), toDateTime('2026-01-02 03:04:05', 'UTC')
+	   UNION ALL SELECT toUInt64(2), toUInt64(1), 'paid', CAST('0.10' AS Nullable(Decimal(14, 2))), CAST('' AS Nullable(String)), toDateTime('2026-01-03 00:00:00', 'UTC')
+	   UNION ALL SELECT toUInt64(3), toUInt64(2), 'refunded', CAST('-5.00' AS Nullable(Decimal(14, 2))), CAST('NULL' AS Nullable(String)), toDateTime('2026-01-04 00:00:00', 'UTC')
+	   UNION ALL SELECT toUInt64(4), toUInt64(2), 'new', CAST('12.00' AS Nullable(Decimal(14, 2))), CAST('has, comma and "quotes"' AS Nullable(String)), toDateTime('2026-01-05 00:00:00', 'UTC')`,
+	`INSERT INTO orders (id, customer_id, status, total, note, created_at)
+	   SELECT 100 + number, 1 + number % 2, 'bulk', CAST(toDecimal64(number, 2) AS Nullable(Decimal(14, 2))), CAST(concat('row ', toString(number)) AS Nullable(String)),
+	          toDateTime('2026-02-01 00:00:00', 'UTC') + number * 60
+	   FROM system.numbers WHERE number BETWEEN 1 AND 250 LIMIT 250`,
+}
+
 // forEachEngine runs f against a fresh database on every engine that is
 // available here.
 func forEachEngine(t *testing.T, f func(t *testing.T, db *testDB)) {
 	for _, e := range []struct {
 		name string
 		open func(testing.TB) *testDB
-	}{{"postgres", newPostgresDB}, {"mysql", newMySQLDB}, {"sqlite", newSQLiteDB}} {
+	}{{"postgres", newPostgresDB}, {"mysql", newMySQLDB}, {"sqlite", newSQLiteDB}, {"clickhouse", newClickHouseDB}} {
 		t.Run(e.name, func(t *testing.T) {
 			t.Parallel()
 			f(t, e.open(t))
