@@ -51,6 +51,12 @@ GROUP BY 1, 2 ORDER BY failures DESC`}},
 	{
 		category: "logs",
 		args:     func(w *demo.Workspace) []string { return []string{"--files", "app=" + w.Log} },
+		steps: func(w *demo.Workspace) []demoStep {
+			return []demoStep{
+				{"When did errors start?", "count_logs", map[string]any{"level": "error", "since": "16h", "bucket": "1h"}},
+				{"Which errors are they?", "error_signatures", map[string]any{"since": "16h", "top": 5}},
+			}
+		},
 	},
 	{
 		category: "code",
@@ -59,6 +65,12 @@ GROUP BY 1, 2 ORDER BY failures DESC`}},
 				return nil
 			}
 			return []string{"--repo", "shop-backend=" + w.Repo}
+		},
+		steps: func(w *demo.Workspace) []demoStep {
+			return []demoStep{
+				{"What changed in the backend recently?", "list_commits", map[string]any{"since": "7d"}},
+				{"What did the last change do to payments?", "get_commit", map[string]any{"sha": "HEAD", "path": "internal/payments/currency.go"}},
+			}
 		},
 	},
 }
