@@ -380,3 +380,53 @@ func TestClickHouseStopsServerWork(t *testing.T) {
 		waitFor(t, 4*time.Second, "the slow query to stop on the server", func() bool { return !running(marker)() })
 	})
 }
+
+// TestClickHouseConnectionErrors checks that a bad address, user, password
+// or database gets a message naming what to fix, and never the password.
+func TestClickHouseConnectionErrors(t *testing.T) {
+	newClickHouseDB(t) // skips when there is no server
+	const pw = "hunter2-Canary-5ecret"
+	addr := clickhouseAddr()
+	cases := []struct{ url, want string }{
+		{"clickhouse://nobody:" + pw + "@" + addr + "/default", `refused user "nobody"`},
+		{"clickhouse://default:" + pw + "@" + addr + "/default", `refused user "default"`},
+		{"clickhouse://default@" + addr + "/nosuchdb", `database is "nosuchdb"`},
+		{"clickhouses://default:" + pw + "@" + addr + "/default", "does not speak TLS on this port"},
+		{"clickhouse://default:" + pw + "@127.0.0.1:1/default", "cannot reach ClickHouse at 127.0.0.1:1 (native protocol, database \"default\", user \"default\")"},
+	}
+	for _, c := range cases {
+		conn := config.Connection{Name: "ch", Provider: "clickhouse", Settings: map[string]string{"url": c.url}}
+		ctx, cancel := context.WithCancel(context.Background())
+		s, err := New(ctx, Config{Connections: []config.Connection{conn}})
+		if err != nil {
+			cancel()
+			t.Fatal(err)
+		}
+		msg := mcptest.MustError(t, mcptest.Connect(t, s), "query", map[string]any{"sql": "SELECT 1"})
+		cancel()
+		if !strings.Contains(msg, c.want) {
+			t.Errorf("%s: %q does not contain %q", c.url, msg, c.want)
+		}
+		if strings.Contains(msg, pw) {
+			t.Errorf("%s: the message shows the password: %s", c.url, msg)
+		}
+	}
+}
+
+func TestClickHouseConnectionHints(t *testing.T) {
+	timeout := errors.New("handshake: read tcp 10.0.0.1:51416->10.0.0.2:8123: i/o timeout")
+	cases := []struct {
+		e    *chEngine
+		err  error
+		want string
+	}{
+		{&chEngine{addr: "ch.example:8123", protocol: clickhouse.Native}, timeout, "port 8123 is usually ClickHouse's HTTP interface"},
+		{&chEngine{addr: "ch.example:9000", protocol: clickhouse.HTTP}, errors.New(`[HTTP 400] "Port 9000 is for clickhouse-client program."`), "write the URL as clickhouse://host:9000"},
+		{&chEngine{addr: "ch.example:9440", protocol: clickhouse.Native}, errors.New("tls: first record does not look like a TLS handshake"), "does not speak TLS"},
+	}
+	for _, c := range cases {
+		if got := c.e.connErr(c.err).Error(); !strings.Contains(got, c.want) || !strings.Contains(got, c.e.addr) {
+			t.Errorf("%s: %q should name the address and contain %q", c.e.addr, got, c.want)
+		}
+	}
+}
