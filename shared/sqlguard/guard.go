@@ -178,7 +178,7 @@ func checkStatement(d Dialect, s []token) (Kind, error) {
 			return 0, err
 		}
 	}
-	return kind, checkTokens(d, s)
+	return kind, checkTokens(d, s, kind)
 }
 
 // checkExplained makes sure EXPLAIN wraps a read-only statement (EXPLAIN
@@ -236,7 +236,9 @@ var writeWords = map[string]bool{
 }
 
 // checkTokens applies the rules that hold anywhere in a statement.
-func checkTokens(d Dialect, s []token) error {
+func checkTokens(d Dialect, s []token, kind Kind) error {
+	// SHOW and DESCRIBE only report: SHOW CREATE TABLE names a write word.
+	reports := kind == Show || kind == Describe
 	for i, t := range s {
 		w := upper(t)
 		next := token{}
@@ -253,7 +255,7 @@ func checkTokens(d Dialect, s []token) error {
 			return reject("locking reads (LOCK IN SHARE MODE) are not allowed on a read-only connection; remove that clause")
 		case w == "NEXT" && upper(next) == "VALUE":
 			return reject("NEXT VALUE FOR advances a sequence, which is a write; read the sequence's current state from its catalog instead")
-		case writeWords[w] && !call:
+		case writeWords[w] && !call && !reports:
 			return reject("%s changes data or schema, and this connection is read-only. Only read with SELECT; to use a column named %q, quote it", w, strings.ToLower(t.text))
 		case d == ClickHouse && w == "READONLY":
 			return reject("changing the readonly setting is not allowed")

@@ -40,6 +40,8 @@ func TestAccepts(t *testing.T) {
 		{MySQL, "SELECT 1 # comment ; DROP TABLE t", "SELECT 1", Select},
 		{MySQL, "SELECT 'it''s', \"dq\"", "", Select},
 		{MySQL, "SHOW TABLES", "", Show},
+		{MySQL, "SHOW CREATE TABLE orders", "", Show},
+		{ClickHouse, "SHOW CREATE TABLE events", "", Show},
 		{MySQL, "DESCRIBE orders", "", Describe},
 		{MySQL, "EXPLAIN FORMAT=JSON SELECT * FROM t", "", Explain},
 		{MySQL, "EXPLAIN orders", "", Explain},
