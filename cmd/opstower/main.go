@@ -40,6 +40,10 @@ Usage:
                                    (stdio by default, --http ADDR for streamable HTTP)
   opstower demo [dir]              build a demo workspace (no accounts, no network)
                                    and show what an agent sees
+  opstower chat [flags]            chat with an agent in the terminal (-p "question" answers once)
+  opstower agents [list|show|create|edit|delete]
+                                   manage agents
+  opstower host [flags]            run the agent host's HTTP API
   opstower version                 print the version
 
 Categories: %s
@@ -57,6 +61,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runMCP(ctx, args[1:], stderr)
 	case "demo":
 		return runDemo(ctx, args[1:], stdout, stderr)
+	case "chat":
+		return runChat(ctx, args[1:], os.Stdin, stdout, stderr)
+	case "agents":
+		return runAgents(ctx, args[1:], stdout, stderr)
+	case "host":
+		return runHost(ctx, args[1:], stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, "opstower", versionString())
 		return nil

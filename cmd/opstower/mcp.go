@@ -25,6 +25,9 @@ type serverOptions struct {
 	Limits      config.Limits
 	Logger      *slog.Logger
 	Version     string
+	// File is the whole config file (empty without --config), for
+	// servers that read more than connections (the agents server).
+	File *config.File
 }
 
 // category is one `opstower mcp <name>` server: its own connection flags
@@ -112,7 +115,7 @@ func runMCP(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	srv, err := cat.build(ctx, serverOptions{Connections: conns, Limits: limits, Logger: logger, Version: versionString()})
+	srv, err := cat.build(ctx, serverOptions{Connections: conns, Limits: limits, Logger: logger, Version: versionString(), File: file})
 	if err != nil {
 		return err
 	}

@@ -318,3 +318,39 @@ func (d StaticDirectory) Connection(_ context.Context, _ string, name string) (C
 	sort.Strings(names)
 	return Connection{}, fmt.Errorf("no connection named %q; connections are: %s", name, strings.Join(names, ", "))
 }
+
+// CheckConnections checks, before an agent is saved, that its connections
+// exist and suit its type and that its MCP servers are configured.
+func (h *Host) CheckConnections(ctx context.Context, a *Agent) error {
+	for _, name := range a.Connections {
+		if h.Directory == nil {
+			return fmt.Errorf("agent %q: no connections are configured", a.Name)
+		}
+		c, err := h.Directory.Connection(ctx, a.Org, name)
+		if err != nil {
+			return fmt.Errorf("agent %q: %w", a.Name, err)
+		}
+		cat, err := CategoryOf(c.Category, c.Provider, c.Settings["url"])
+		if err != nil {
+			return fmt.Errorf("agent %q: connection %q: %w", a.Name, name, err)
+		}
+		if !a.Type.Allows(cat) {
+			return fmt.Errorf("agent %q is a %s agent, which cannot use %s connections such as %q; %s agents use %s",
+				a.Name, a.Type.Title(), CategoryTitle[cat], name, a.Type.Title(), titles(a.Type.Categories()))
+		}
+	}
+	for _, name := range a.MCPServers {
+		if _, ok := h.MCPServers[name]; !ok {
+			var names []string
+			for n := range h.MCPServers {
+				names = append(names, n)
+			}
+			sort.Strings(names)
+			if len(names) == 0 {
+				return fmt.Errorf("agent %q: no MCP server named %q; none are configured (mcp_servers in the config file, or --mcp-config)", a.Name, name)
+			}
+			return fmt.Errorf("agent %q: no MCP server named %q; configured: %s", a.Name, name, strings.Join(names, ", "))
+		}
+	}
+	return nil
+}

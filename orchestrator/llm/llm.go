@@ -153,8 +153,8 @@ func (e *Error) Unwrap() error { return e.Err }
 var ErrNoModel = errors.New(`no AI model is configured. Add one of:
   - an API key in the environment: ANTHROPIC_API_KEY, OPENAI_API_KEY or GEMINI_API_KEY
     (the default model then follows the key), or
-  - --model PROVIDER:MODEL on the command line (anthropic:claude-sonnet-4-5,
+  - --model PROVIDER:MODEL on the command line (anthropic:claude-sonnet-4-6,
     openai:gpt-5-mini, gemini:gemini-2.5-flash, ollama:llama3.2), or
   - a models section in opstower.yaml:
         models:
-          default: anthropic:claude-sonnet-4-5`)
+          default: anthropic:claude-sonnet-4-6`)
