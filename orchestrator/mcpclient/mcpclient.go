@@ -10,6 +10,7 @@
 package mcpclient
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -197,14 +198,14 @@ func (h *Hub) Call(ctx context.Context, name string, args json.RawMessage) Resul
 	if !ok {
 		return Result{IsError: true, Text: fmt.Sprintf("there is no tool named %q; use one of the tools you were given", name)}
 	}
-	var arguments map[string]any
-	if len(args) > 0 && string(args) != "null" {
-		if err := json.Unmarshal(args, &arguments); err != nil {
-			return Result{IsError: true, Text: fmt.Sprintf("the arguments of %s must be a JSON object: %v", name, err)}
-		}
+	// The arguments go to the server as the model wrote them (no decode
+	// and re-encode), once they are known to be a JSON object.
+	arguments := bytes.TrimSpace(args)
+	if len(arguments) == 0 || string(arguments) == "null" {
+		arguments = []byte("{}")
 	}
-	if arguments == nil {
-		arguments = map[string]any{}
+	if arguments[0] != '{' || !json.Valid(arguments) {
+		return Result{IsError: true, Text: fmt.Sprintf("the arguments of %s must be a JSON object, not %.80s", name, arguments)}
 	}
 	res := r.c.call(ctx, r.tool, arguments)
 	res.Text = secret.Scrub(res.Text)
@@ -330,7 +331,7 @@ func (c *conn) session() (*mcp.ClientSession, int) {
 	return c.cs, c.gen
 }
 
-func (c *conn) call(ctx context.Context, tool string, args map[string]any) Result {
+func (c *conn) call(ctx context.Context, tool string, args json.RawMessage) Result {
 	cs, gen := c.session()
 	if cs == nil {
 		if err := c.restart(ctx, gen); err != nil {
