@@ -102,7 +102,7 @@ func (l Limits) Validate() error {
 	switch {
 	case l.Rows < 0 || l.MaxRows < 0 || l.Bytes < 0 || l.Timeout < 0:
 		return errors.New("limits must not be negative")
-	case l.Rows > l.MaxRows:
+	case l.MaxRows != 0 && l.Rows > l.MaxRows:
 		return fmt.Errorf("limits: rows (%d) is larger than max_rows (%d)", l.Rows, l.MaxRows)
 	case l.Bytes != 0 && l.Bytes < 1024:
 		return fmt.Errorf("limits: bytes (%d) is too small to hold a useful result; use at least 1024", l.Bytes)
