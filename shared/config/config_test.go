@@ -44,13 +44,13 @@ limits:
 func TestParseErrorsSayWhere(t *testing.T) {
 	cases := map[string]string{
 		"connections:\n  - name: a\n    provider: postgres\n    url: ${MISSING}\n": "line 4: environment variable MISSING is not set",
-		"conections: []\n":                                     `line 1: unknown key "conections"; did you mean "connections"?`,
-		"limits:\n  rowz: 5\n":                                 `line 2: unknown key "rowz"; did you mean "rows"?`,
-		"limits:\n  timeout: soon\n":                           `line 2: "soon" is not a duration`,
-		"limits:\n  rows: 5000\n  max_rows: 10\n":              "rows (5000) is larger than max_rows (10)",
-		"limits:\n  timeout: 2h\n":                             "longer than the 10m0s maximum",
-		"connections:\n  - name: x\n":                          "needs a provider",
-		"connections:\n  - name: x\n    provider: p\n    h: [1]\n": `setting "h" must be a single value`,
+		"conections: []\n":                                                   `line 1: unknown key "conections"; did you mean "connections"?`,
+		"limits:\n  rowz: 5\n":                                               `line 2: unknown key "rowz"; did you mean "rows"?`,
+		"limits:\n  timeout: soon\n":                                         `line 2: "soon" is not a duration`,
+		"limits:\n  rows: 5000\n  max_rows: 10\n":                            "rows (5000) is larger than max_rows (10)",
+		"limits:\n  timeout: 2h\n":                                           "longer than the 10m0s maximum",
+		"connections:\n  - name: x\n":                                        "needs a provider",
+		"connections:\n  - name: x\n    provider: p\n    h: [1]\n":           `setting "h" must be a single value`,
 		"connections:\n  - name: x\n    provider: p\n    url: ${BAD NAME}\n": "invalid variable name",
 	}
 	for doc, want := range cases {
