@@ -84,11 +84,15 @@ func newWorld(t testing.TB, kind llm.Kind, script llmtest.Script) *world {
 		},
 	}
 	w := &world{fake: fake, dir: dir}
+	cats := map[string]agent.CategoryServer{}
+	for k, v := range categories {
+		cats[k] = v
+	}
 	w.host = &agent.Host{
 		Models: agent.Models{Default: string(kind) + ":test-model", Open: func(llm.Spec) (llm.Provider, error) {
 			return llm.Open(fake.Endpoint())
 		}},
-		Categories: categories,
+		Categories: cats,
 		MCPServers: map[string]mcpclient.Server{"fixture": {Command: name, Args: args, Env: env}},
 		Directory:  dir,
 	}

@@ -142,8 +142,11 @@ var categoryOf = map[string]string{
 	"postgres": Databases, "postgresql": Databases, "mysql": Databases, "mariadb": Databases, "sqlite": Databases,
 	"clickhouse": Databases, "d1": Databases, "supabase": Databases, "mongodb": Databases, "dynamodb": Databases, "firestore": Databases,
 	"sentry": Errors,
-	"github": Code, "gitlab": Code, "bitbucket": Code, "git": Code,
-	"axiom": Logs, "cloudwatch": Logs, "cloudflare": Logs, "gcloud_logging": Logs, "files": Logs,
+	"github": Code, "gitlab": Code, "bitbucket": Code, "git": Code, "local": Code,
+	"axiom": Logs, "cloudwatch": Logs, "aws-cloudwatch": Logs, "cloudwatch-logs": Logs,
+	"cloudflare": Logs, "cloudflare-logging": Logs, "cloudflare-workers": Logs,
+	"gcloud": Logs, "gcloud-logging": Logs, "google-cloud-logging": Logs,
+	"files": Logs, "file": Logs, "localfiles": Logs, "log-files": Logs,
 	"posthog": Analytics, "amplitude": Analytics, "ga4": Analytics, "mixpanel": Analytics,
 	"stripe": Payments, "paddle": Payments, "chargebee": Payments, "braintree": Payments,
 	"linear": Ticketing, "jira": Ticketing,
@@ -178,6 +181,9 @@ func CategoryOf(category, provider, url string) (string, error) {
 		}
 	}
 	if c, ok := categoryOf[p]; ok {
+		return c, nil
+	}
+	if c, ok := categoryOf[strings.ReplaceAll(p, "_", "-")]; ok {
 		return c, nil
 	}
 	return "", fmt.Errorf("cannot tell the category of provider %q; add category: (one of %s)", provider, strings.Join(AllCategories, ", "))
