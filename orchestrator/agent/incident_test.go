@@ -179,5 +179,3 @@ func gitHead(t *testing.T, repo string) string {
 	}
 	return strings.TrimSpace(string(out))
 }
-
-
