@@ -174,3 +174,24 @@ func TestMCPAgentsCategory(t *testing.T) {
 		t.Errorf("answer = %q", got)
 	}
 }
+
+// The interactive chat: questions from stdin, /new starts over, /exit
+// leaves; each answer streams to stdout.
+func TestInteractiveChat(t *testing.T) {
+	f := newHostFixture(t, func(s llmtest.Seen) llmtest.Reply {
+		return llmtest.Reply{Text: fmt.Sprintf("answer to %q after %d messages", s.LastUser(), len(s.Messages))}
+	}, "")
+	var out, errb bytes.Buffer
+	in := strings.NewReader("first question\nsecond question\n/new\nthird question\n/exit\nnever asked\n")
+	err := runChat(context.Background(), []string{"--config", f.config, "--database", f.state}, in, &out, &errb)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, errb.String())
+	}
+	want := "answer to \"first question\" after 1 messages\nanswer to \"second question\" after 3 messages\nanswer to \"third question\" after 1 messages\n"
+	if out.String() != want {
+		t.Errorf("stdout:\n%s\nwant:\n%s", out.String(), want)
+	}
+	if !strings.Contains(errb.String(), "Chatting with OpsTower") || !strings.Contains(errb.String(), "New conversation.") {
+		t.Errorf("stderr:\n%s", errb.String())
+	}
+}
