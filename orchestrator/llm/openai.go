@@ -12,10 +12,11 @@ import (
 
 // openAIProvider speaks Chat Completions: OpenAI itself and every
 // OpenAI-compatible server (Ollama, vLLM, LM Studio, OpenRouter), which all
-// implement this API and not the newer Responses API.
+// implement this API and not the newer Responses API. For OpenAI itself
+// with web search on, it uses the Responses API (openai_responses.go).
 type openAIProvider struct {
 	name     string
-	official bool // api.openai.com: web search options are understood
+	official bool // OpenAI itself: the Responses API and its web search exist
 	client   openai.Client
 }
 
@@ -47,6 +48,9 @@ func newOpenAI(e Endpoint) *openAIProvider {
 func (p *openAIProvider) Name() string { return p.name }
 
 func (p *openAIProvider) Stream(ctx context.Context, req Request, on func(Event)) (*Response, error) {
+	if req.WebSearch && p.official {
+		return p.streamResponses(ctx, req, on)
+	}
 	params := openai.ChatCompletionNewParams{
 		Model:         shared.ChatModel(req.Model),
 		Messages:      p.messages(req),
@@ -66,12 +70,6 @@ func (p *openAIProvider) Stream(ctx context.Context, req Request, on func(Event)
 	}
 	if len(params.Tools) > 0 && req.NoToolCalls {
 		params.ToolChoice = openai.ChatCompletionToolChoiceOptionUnionParam{OfAuto: openai.String("none")}
-	}
-	if req.WebSearch && p.official {
-		// Chat Completions searches the web only with OpenAI's search
-		// models (gpt-5-search-api, gpt-4o-search-preview); other models
-		// answer 400, which the caller sees as a clear model error.
-		params.WebSearchOptions = openai.ChatCompletionNewParamsWebSearchOptions{}
 	}
 
 	stream := p.client.Chat.Completions.NewStreaming(ctx, params)

@@ -188,7 +188,7 @@ func TestErrorsAreClearAndKeyless(t *testing.T) {
 func TestRequestShape(t *testing.T) {
 	forEachKind(t, func(t *testing.T, kind llm.Kind) {
 		fake := llmtest.Start(t, kind, llmtest.Sequence(llmtest.Reply{Text: "ok"}))
-		req := llm.Request{Model: "m", Tools: []llm.Tool{addTool}, NoToolCalls: true, WebSearch: kind != llm.KindOpenAI,
+		req := llm.Request{Model: "m", Tools: []llm.Tool{addTool}, NoToolCalls: true, WebSearch: true,
 			Messages: []llm.Message{{Role: llm.RoleUser, Text: "hi"}}}
 		if _, err := fake.Provider().Stream(context.Background(), req, nil); err != nil {
 			t.Fatal(err)
@@ -197,8 +197,11 @@ func TestRequestShape(t *testing.T) {
 		if !seen.NoToolCalls {
 			t.Error("tool choice none was not sent")
 		}
-		if seen.WebSearch != req.WebSearch {
-			t.Errorf("web search sent = %v", seen.WebSearch)
+		if !seen.WebSearch {
+			t.Error("web search was not enabled")
+		}
+		if seen.Responses != (kind == llm.KindOpenAI) {
+			t.Errorf("Responses API used = %v", seen.Responses)
 		}
 		tool := seen.Tool("calc__add")
 		if tool == nil {
@@ -261,4 +264,44 @@ func jsonEqual(raw json.RawMessage, want string) bool {
 	x, _ := json.Marshal(a)
 	y, _ := json.Marshal(b)
 	return string(x) == string(y)
+}
+
+// OpenAI with web search goes through the Responses API: tool calls and
+// results round-trip there too, and a history begun on Chat Completions
+// continues on it.
+func TestOpenAIResponsesRoundTrip(t *testing.T) {
+	fake := llmtest.Start(t, llm.KindOpenAI, llmtest.Sequence(
+		llmtest.Reply{Text: "Searching and adding.", Calls: []llmtest.Call{{Name: "calc__add", Args: `{"a":40}`}, {Name: "calc__add", Args: `{"a":2}`}}, Usage: llm.Usage{InputTokens: 9, OutputTokens: 4}},
+		llmtest.Reply{Text: "42, and the web agrees."},
+	))
+	p := fake.Provider()
+	history := []llm.Message{{Role: llm.RoleUser, Text: "earlier"}, {Role: llm.RoleAssistant, Text: "earlier answer"}, {Role: llm.RoleUser, Text: "40+2?"}}
+	req := llm.Request{Model: "gpt-test", System: "You add.", Tools: []llm.Tool{addTool}, WebSearch: true, Messages: history}
+	var text strings.Builder
+	res, err := p.Stream(context.Background(), req, func(e llm.Event) { text.WriteString(e.Text) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if text.String() != "Searching and adding." || len(res.Message.ToolCalls) != 2 || res.Usage.InputTokens != 9 {
+		t.Fatalf("first response: %+v, streamed %q", res, text.String())
+	}
+	req.Messages = append(req.Messages, res.Message, llm.Message{Role: llm.RoleTool, ToolResults: []llm.ToolResult{
+		{CallID: res.Message.ToolCalls[0].ID, Name: "calc__add", Content: "40"},
+		{CallID: res.Message.ToolCalls[1].ID, Name: "calc__add", Content: "bad", IsError: true},
+	}})
+	res, err = p.Stream(context.Background(), req, nil)
+	if err != nil || res.Message.Text != "42, and the web agrees." {
+		t.Fatalf("second: %v %+v", err, res)
+	}
+	seen := fake.Requests()[1]
+	if !seen.Responses || seen.System != "You add." || len(seen.Messages) != 5 || seen.Messages[3].Text != "Searching and adding." {
+		t.Fatalf("second request: responses %v, %d messages: %+v", seen.Responses, len(seen.Messages), seen.Messages)
+	}
+	r := seen.LastResults()
+	if len(r) != 2 || r[0].CallID != "call_0_0" || r[0].Content != "40" || !r[1].IsError {
+		t.Errorf("results on the wire: %+v", r)
+	}
+	if c := seen.Messages[3].Calls; len(c) != 2 || c[1].Args != `{"a":2}` {
+		t.Errorf("calls replayed: %+v", seen.Messages[3])
+	}
 }

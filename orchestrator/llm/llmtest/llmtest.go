@@ -59,8 +59,11 @@ type Seen struct {
 	WebSearch   bool
 	NoToolCalls bool
 	Stream      bool
-	Body        []byte
-	Header      http.Header
+	// Responses is set for OpenAI requests to the Responses API rather
+	// than Chat Completions.
+	Responses bool
+	Body      []byte
+	Header    http.Header
 }
 
 // LastResults returns the tool results of the last message, if it carries any.
@@ -176,11 +179,16 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		}
 		seen, err = decodeAnthropic(body)
 	case llm.KindOpenAI:
-		if r.URL.Path != "/v1/chat/completions" {
+		switch r.URL.Path {
+		case "/v1/chat/completions":
+			seen, err = decodeOpenAI(body)
+		case "/v1/responses":
+			seen, err = decodeResponses(body)
+			seen.Responses = true
+		default:
 			http.Error(w, `{"error":{"message":"no such path"}}`, 404)
 			return
 		}
-		seen, err = decodeOpenAI(body)
 	case llm.KindGemini:
 		model, ok := strings.CutPrefix(r.URL.Path, "/v1beta/models/")
 		if !ok {
@@ -235,7 +243,11 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	case llm.KindAnthropic:
 		streamAnthropic(w, seen, reply)
 	case llm.KindOpenAI:
-		streamOpenAI(w, seen, reply)
+		if seen.Responses {
+			streamResponses(w, seen, reply)
+		} else {
+			streamOpenAI(w, seen, reply)
+		}
 	case llm.KindGemini:
 		streamGemini(w, reply)
 	}
