@@ -46,7 +46,7 @@ func runChat(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	)
 	wf.register(fs)
 	wf.registerModel(fs)
-	fs.StringVar(&agentName, "agent", "", "the agent to chat with (see `opstower agents`); without it, a Custom agent over the connections given here and in the config file")
+	fs.StringVar(&agentName, "agent", "", "the agent to chat with, by name (opstower agents lists them); without it, a Custom agent over the connections given here and in the config file")
 	fs.StringVar(&prompt, "p", "", "answer this question, print the answer and exit")
 	fs.StringVar(&resume, "resume", "", "continue the conversation with this id")
 	fs.BoolVar(&cont, "continue", false, "continue your last conversation with the agent")
@@ -141,10 +141,7 @@ func runChat(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 func (ws *workspace) quickStartAgent(webSearch bool) *agent.Agent {
 	a := &agent.Agent{ID: "quickstart", Org: ws.org, Owner: ws.user, Name: "OpsTower", Type: agent.Custom,
 		Visibility: agent.OnlyMe, WebSearch: webSearch || ws.file.Models.WebSearch}
-	for name := range ws.conns {
-		a.Connections = append(a.Connections, name)
-	}
-	sort.Strings(a.Connections)
+	a.Connections = directory{conns: ws.conns}.names()
 	for name := range ws.host.MCPServers {
 		a.MCPServers = append(a.MCPServers, name)
 	}

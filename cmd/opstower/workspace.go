@@ -67,7 +67,7 @@ type workspace struct {
 	file   *config.File
 	store  *store.Store
 	host   *agent.Host
-	conns  map[string]agent.Connection // declared in the config file or by flags
+	conns  map[string]agent.Connection // declared in the config file or by flags, by category/name
 	org    string
 	user   string
 	limits agent.Limits
@@ -129,15 +129,16 @@ func openWorkspace(ctx context.Context, f workspaceFlags, file *config.File, ext
 		if c.Name == "" {
 			c.Name = defaultConnName(c)
 		}
-		if _, dup := ws.conns[c.Name]; dup {
-			return nil, fmt.Errorf("two connections are named %q; give each a name (name: in the config file, NAME=... on the command line)", c.Name)
-		}
 		cat, err := agent.CategoryOf(c.Category, c.Provider, c.Settings["url"])
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", where(c), err)
 		}
 		c.Category = cat
-		ws.conns[c.Name] = agent.SplitInstructions(c)
+		key := cat + "/" + c.Name
+		if _, dup := ws.conns[key]; dup {
+			return nil, fmt.Errorf("two %s connections are named %q; give each a name (name: in the config file, NAME=... on the command line)", cat, c.Name)
+		}
+		ws.conns[key] = agent.SplitInstructions(c)
 	}
 
 	external, err := mcpServers(file, first(f.mcpConfig, file.Host.MCPConfig))
@@ -247,9 +248,12 @@ func mcpServers(file *config.File, jsonPath string) (map[string]mcpclient.Server
 
 // directory finds connections declared in the config file (or by flags)
 // first, then those stored by the host; agents come from the store.
+// Config names are unique within a category, so an agent names a
+// connection by its name, or as category/name when two categories share
+// it.
 type directory struct {
 	store *store.Store
-	conns map[string]agent.Connection
+	conns map[string]agent.Connection // by category/name
 }
 
 func (d directory) Agent(ctx context.Context, org, id string) (*agent.Agent, error) {
@@ -260,14 +264,25 @@ func (d directory) Connection(ctx context.Context, org, name string) (agent.Conn
 	if c, ok := d.conns[name]; ok {
 		return c, nil
 	}
+	var matches []string
+	for key := range d.conns {
+		if _, n, _ := strings.Cut(key, "/"); n == name {
+			matches = append(matches, key)
+		}
+	}
+	sort.Strings(matches)
+	switch len(matches) {
+	case 1:
+		return d.conns[matches[0]], nil
+	case 0:
+	default:
+		return agent.Connection{}, fmt.Errorf("connection name %q is used in several categories; write one of %s", name, strings.Join(matches, ", "))
+	}
 	c, err := d.store.Connection(ctx, org, name)
 	if err == nil || !errors.Is(err, store.ErrNotFound) {
 		return c, err
 	}
-	names := make([]string, 0, len(d.conns))
-	for n := range d.conns {
-		names = append(names, n)
-	}
+	names := d.names()
 	if stored, err := d.store.Connections(ctx, org); err == nil {
 		for _, s := range stored {
 			names = append(names, s.Name)
@@ -278,6 +293,26 @@ func (d directory) Connection(ctx context.Context, org, name string) (agent.Conn
 		return agent.Connection{}, fmt.Errorf("no connection named %q; none are configured: add connections to opstower.yaml, or pass --dsn, --repo or --files", name)
 	}
 	return agent.Connection{}, fmt.Errorf("no connection named %q; connections are: %s", name, strings.Join(names, ", "))
+}
+
+// names are the shortest unambiguous references to the config's
+// connections.
+func (d directory) names() []string {
+	count := map[string]int{}
+	for key := range d.conns {
+		_, n, _ := strings.Cut(key, "/")
+		count[n]++
+	}
+	var out []string
+	for key := range d.conns {
+		if _, n, _ := strings.Cut(key, "/"); count[n] == 1 {
+			out = append(out, n)
+		} else {
+			out = append(out, key)
+		}
+	}
+	sort.Strings(out)
+	return out
 }
 
 // saveAgent checks an agent against the connections and servers it names
