@@ -81,7 +81,11 @@ func (p *anthropicProvider) Stream(ctx context.Context, req Request, on func(Eve
 		}})
 	}
 	if req.WebSearch {
-		params.Tools = append(params.Tools, anthropic.ToolUnionParam{OfWebSearchTool20250305: &anthropic.WebSearchTool20250305Param{MaxUses: anthropic.Int(5)}})
+		// Anthropic's own web search and URL fetch run on its side; their
+		// blocks come back in the answer and are replayed through Native.
+		params.Tools = append(params.Tools,
+			anthropic.ToolUnionParam{OfWebSearchTool20250305: &anthropic.WebSearchTool20250305Param{MaxUses: anthropic.Int(5)}},
+			anthropic.ToolUnionParam{OfWebFetchTool20250910: &anthropic.WebFetchTool20250910Param{MaxUses: anthropic.Int(5)}})
 	}
 	if req.NoToolCalls && len(params.Tools) > 0 {
 		params.ToolChoice = anthropic.ToolChoiceUnionParam{OfNone: &anthropic.ToolChoiceNoneParam{}}

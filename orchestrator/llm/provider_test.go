@@ -197,8 +197,8 @@ func TestRequestShape(t *testing.T) {
 		if !seen.NoToolCalls {
 			t.Error("tool choice none was not sent")
 		}
-		if !seen.WebSearch {
-			t.Error("web search was not enabled")
+		if !seen.WebSearch || seen.WebFetch != (kind == llm.KindAnthropic) {
+			t.Errorf("web search %v, web fetch %v", seen.WebSearch, seen.WebFetch)
 		}
 		if seen.Responses != (kind == llm.KindOpenAI) {
 			t.Errorf("Responses API used = %v", seen.Responses)

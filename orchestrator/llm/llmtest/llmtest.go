@@ -57,6 +57,7 @@ type Seen struct {
 	Messages    []SeenMessage
 	Tools       []SeenTool
 	WebSearch   bool
+	WebFetch    bool // Anthropic's URL fetch tool
 	NoToolCalls bool
 	Stream      bool
 	// Responses is set for OpenAI requests to the Responses API rather

@@ -53,6 +53,10 @@ func decodeAnthropic(body []byte) (Seen, error) {
 			s.WebSearch = true
 			continue
 		}
+		if strings.HasPrefix(t.Type, "web_fetch") {
+			s.WebFetch = true
+			continue
+		}
 		s.Tools = append(s.Tools, SeenTool{Name: t.Name, Schema: t.InputSchema})
 	}
 	for _, m := range req.Messages {
