@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/opstower/opstower/orchestrator/llm/llmtest"
+	"github.com/opstower/opstower/orchestrator/mcpclient"
 )
 
 // mainEnv makes the test binary act as the opstower command: run with the
@@ -141,5 +142,26 @@ func TestNoModelConfigured(t *testing.T) {
 	}
 	if strings.Contains(errb.String(), "goroutine") {
 		t.Errorf("stack trace printed:\n%s", errb.String())
+	}
+}
+
+// `opstower mcp agents` over stdio, as Claude Desktop runs it: a real child
+// process serving the config file's agents, asked through an MCP client.
+func TestMCPAgentsOverStdio(t *testing.T) {
+	f := newHostFixture(t, func(s llmtest.Seen) llmtest.Reply {
+		return llmtest.Reply{Text: "Debugger here: " + s.LastUser()}
+	}, "agents:\n  - {name: Backend Debugger, type: debugger}\n")
+	args, _ := json.Marshal([]string{"mcp", "agents", "--config", f.config, "--database", f.state})
+	hub, err := mcpclient.Connect(context.Background(), []mcpclient.Server{{Name: "opstower", Command: os.Args[0], Env: map[string]string{mainEnv: string(args)}}}, mcpclient.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hub.Close()
+	if tools := hub.Tools(); len(tools) != 1 || tools[0].Name != "opstower__ask_backend_debugger" {
+		t.Fatalf("tools = %+v", tools)
+	}
+	res := hub.Call(context.Background(), "opstower__ask_backend_debugger", json.RawMessage(`{"question":"Is the checkout service healthy?"}`))
+	if res.IsError || res.Text != "Debugger here: Is the checkout service healthy?" {
+		t.Errorf("result = %+v", res)
 	}
 }
