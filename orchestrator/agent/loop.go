@@ -82,11 +82,13 @@ func (s *Session) Ask(ctx context.Context, history []llm.Message, question strin
 		last := step == s.maxSteps
 		req := llm.Request{Model: s.Spec.Model, System: s.System, Messages: msgs, Tools: tools, NoToolCalls: last && len(tools) > 0, WebSearch: s.Agent.WebSearch}
 		stepNo := step
+		text := streamScrubber{emit: func(t string) { on(Event{Kind: EventText, Step: stepNo, Text: t}) }}
 		resp, err := s.provider.Stream(ctx, req, func(e llm.Event) {
 			if e.Kind == llm.EventText {
-				on(Event{Kind: EventText, Step: stepNo, Text: e.Text})
+				text.write(e.Text)
 			}
 		})
+		text.flush()
 		if err != nil {
 			if ctx.Err() != nil {
 				return res, ctx.Err()
@@ -137,7 +139,7 @@ func (s *Session) runTools(ctx context.Context, step int, calls []llm.ToolCall, 
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			emit(Event{Kind: EventToolStart, Step: step, CallID: c.ID, Tool: c.Name, Args: c.Args})
+			emit(Event{Kind: EventToolStart, Step: step, CallID: c.ID, Tool: c.Name, Args: json.RawMessage(secret.Scrub(string(c.Args)))})
 			start := time.Now()
 			r := s.hub.Call(ctx, c.Name, c.Args)
 			results[i] = llm.ToolResult{CallID: c.ID, Name: c.Name, Content: r.Text, IsError: r.IsError}
@@ -146,4 +148,34 @@ func (s *Session) runTools(ctx context.Context, step int, calls []llm.ToolCall, 
 	}
 	wg.Wait()
 	return results
+}
+
+// streamScrubber removes registered secrets from streamed text before it
+// is shown. A secret may arrive split across deltas, so the text after the
+// last whitespace is held back until more arrives (secrets are single
+// tokens); flush releases the rest at the end of a step.
+type streamScrubber struct {
+	emit    func(string)
+	pending string
+}
+
+func (s *streamScrubber) write(delta string) {
+	s.pending += delta
+	i := strings.LastIndexAny(s.pending, " \t\n\r")
+	if i < 0 {
+		if len(s.pending) < 4096 {
+			return
+		}
+		i = len(s.pending) - 1
+	}
+	ready := s.pending[:i+1]
+	s.pending = s.pending[i+1:]
+	s.emit(secret.Scrub(ready))
+}
+
+func (s *streamScrubber) flush() {
+	if s.pending != "" {
+		s.emit(secret.Scrub(s.pending))
+		s.pending = ""
+	}
 }
