@@ -134,7 +134,7 @@ func TestCanarySecret(t *testing.T) {
 	w.host.MCPServers["fixture"] = fx
 	w.host.Logger = logger
 	w.agent.MCPServers = []string{"fixture"}
-	w.agent.Knowledge = "Nothing secret here."
+	w.agent.Knowledge = "The service key is " + canary + " (pasted by mistake)."
 	var streamed strings.Builder
 	res, err := w.open(t, w.agent).Ask(context.Background(), nil, "What is the service key?", func(e agent.Event) {
 		streamed.WriteString(e.Text + e.Result)

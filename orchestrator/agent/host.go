@@ -14,6 +14,7 @@ import (
 	"github.com/opstower/opstower/orchestrator/llm"
 	"github.com/opstower/opstower/orchestrator/mcpclient"
 	"github.com/opstower/opstower/shared/config"
+	"github.com/opstower/opstower/shared/secret"
 )
 
 // Connection is a configured connection as the host sees it: what the
@@ -169,7 +170,9 @@ func (h *Host) Open(ctx context.Context, a *Agent, o OpenOptions) (*Session, err
 		steps = a.MaxSteps
 	}
 	s := &Session{host: h, Agent: a, Spec: spec, provider: provider, hub: hub, maxSteps: steps, cancel: cancel}
-	s.System = systemPrompt(a, notes, hub.Instructions(), s.delegates(hub))
+	// Knowledge and connection instructions are written by people and may
+	// quote a credential by mistake: the prompt never carries one.
+	s.System = secret.Scrub(systemPrompt(a, notes, hub.Instructions(), s.delegates(hub)))
 	return s, nil
 }
 
