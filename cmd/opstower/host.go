@@ -76,6 +76,7 @@ func runHost(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return fmt.Errorf("refusing to serve the host API on %s without a token: its agents can read your systems. Set OPSTOWER_HOST_TOKEN (or host.token), or listen on 127.0.0.1", addr)
 	}
 	api := &hostapi.Server{Host: ws.host, Store: ws.store, Org: ws.org, User: ws.user, Token: token, Limits: ws.limits, Logger: ws.logger}
+	defer api.Close()
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("listening on %s: %w", addr, err)

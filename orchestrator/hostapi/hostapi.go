@@ -36,7 +36,12 @@ type Server struct {
 	Token  secret.String
 	Limits agent.Limits
 	Logger *slog.Logger
+
+	sessions sessions
 }
+
+// Close closes the agents' sessions kept open between questions.
+func (s *Server) Close() { s.sessions.closeAll() }
 
 // maxBody bounds request bodies (an agent with 50 KB of knowledge fits).
 const maxBody = 1 << 20
@@ -407,7 +412,7 @@ func (s *Server) chat(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	sess, err := s.Host.Open(ctx, a, agent.OpenOptions{User: s.User})
+	sess, release, err := s.sessions.get(ctx, s.Host, a, s.User)
 	if err != nil {
 		status := http.StatusUnprocessableEntity
 		if errors.Is(err, llm.ErrNoModel) {
@@ -416,7 +421,7 @@ func (s *Server) chat(w http.ResponseWriter, r *http.Request) {
 		writeError(w, status, err)
 		return
 	}
-	defer sess.Close()
+	defer release()
 
 	stream := strings.Contains(r.Header.Get("Accept"), "text/event-stream")
 	var send func(event string, v any)

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
@@ -29,9 +30,10 @@ import (
 const token = "host-token-4e1d9a"
 
 type api struct {
-	url  string
-	fake *llmtest.Server
-	shop string
+	url    string
+	fake   *llmtest.Server
+	shop   string
+	builds *atomic.Int32 // database servers built
 }
 
 func start(t *testing.T, script llmtest.Script) *api {
@@ -53,17 +55,19 @@ func start(t *testing.T, script llmtest.Script) *api {
 	}
 	t.Cleanup(func() { st.Close() })
 	fake := llmtest.Start(t, llm.KindAnthropic, script)
+	builds := &atomic.Int32{}
 	host := &agent.Host{
 		Models: agent.Models{Default: "anthropic:test", Open: func(llm.Spec) (llm.Provider, error) { return llm.Open(fake.Endpoint()) }},
 		Categories: map[string]agent.CategoryServer{agent.Databases: func(ctx context.Context, conns []config.Connection) (*mcp.Server, error) {
+			builds.Add(1)
 			return databases.New(ctx, databases.Config{Connections: conns})
 		}},
 		Directory: st,
 	}
 	srv := &hostapi.Server{Host: host, Store: st, Org: "acme", User: "ann", Token: secret.New(token)}
 	hs := httptest.NewServer(srv.Handler())
-	t.Cleanup(hs.Close)
-	return &api{url: hs.URL, fake: fake, shop: shop}
+	t.Cleanup(func() { hs.Close(); srv.Close() })
+	return &api{url: hs.URL, fake: fake, shop: shop, builds: builds}
 }
 
 func (a *api) do(t *testing.T, method, path, body string, header ...string) (int, string) {
@@ -195,5 +199,18 @@ func TestChatStreamsAndPersists(t *testing.T) {
 	}
 	if code, _ := a.do(t, "POST", "/api/chat", `{"agent":"Dbg","question":"x","conversation_id":"cnv_nope"}`); code != 404 {
 		t.Errorf("unknown conversation: %d", code)
+	}
+	// The agent's session stayed open between the questions; an edit
+	// opens a new one with the new settings.
+	if n := a.builds.Load(); n != 1 {
+		t.Errorf("the agent's servers were built %d times for two questions", n)
+	}
+	a.do(t, "PUT", "/api/agents/Dbg", `{"knowledge":"Orders are in cents."}`)
+	a.do(t, "POST", "/api/chat", `{"agent":"Dbg","question":"Once more?"}`)
+	if n := a.builds.Load(); n != 2 {
+		t.Errorf("after an edit: %d builds", n)
+	}
+	if last := a.fake.Requests()[len(a.fake.Requests())-1]; !strings.Contains(last.System, "Orders are in cents.") {
+		t.Errorf("the edited knowledge is not in the prompt")
 	}
 }
