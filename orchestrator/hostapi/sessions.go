@@ -14,7 +14,8 @@ import (
 const sessionIdle = 10 * time.Minute
 
 // sessions caches one open session per agent version. A session serves
-// concurrent questions: it holds no per-question state.
+// concurrent questions: it holds no per-question state. Sessions idle for
+// sessionIdle are closed at the next request (and all at shutdown).
 type sessions struct {
 	mu      sync.Mutex
 	open    map[string]*cached
@@ -41,6 +42,7 @@ func (c *sessions) get(ctx context.Context, h *agent.Host, a *agent.Agent, user 
 	if c.open == nil {
 		c.open = map[string]*cached{}
 	}
+	c.evictLocked(time.Now())
 	if e, ok := c.open[k]; ok && !c.stopped {
 		e.users++
 		c.mu.Unlock()
@@ -63,7 +65,6 @@ func (c *sessions) get(ctx context.Context, h *agent.Host, a *agent.Agent, user 
 		return e.s, func() { c.release(k) }, nil
 	}
 	c.open[k] = &cached{s: s, users: 1}
-	c.evictLocked(time.Now())
 	return s, func() { c.release(k) }, nil
 }
 
@@ -76,7 +77,8 @@ func (c *sessions) release(k string) {
 	}
 }
 
-// evictLocked closes idle sessions, and older versions of edited agents.
+// evictLocked closes sessions idle for sessionIdle, which include those of
+// agents edited since.
 func (c *sessions) evictLocked(now time.Time) {
 	for k, e := range c.open {
 		if e.users == 0 && now.Sub(e.lastUsed) > sessionIdle {
