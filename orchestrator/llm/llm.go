@@ -139,6 +139,7 @@ type Error struct {
 	Err      error
 }
 
+// Error implements error.
 func (e *Error) Error() string {
 	if e.Status != 0 {
 		return fmt.Sprintf("%s: HTTP %d: %s", e.Provider, e.Status, e.Msg)
@@ -146,6 +147,7 @@ func (e *Error) Error() string {
 	return fmt.Sprintf("%s: %s", e.Provider, e.Msg)
 }
 
+// Unwrap returns the SDK's error, for errors.As.
 func (e *Error) Unwrap() error { return e.Err }
 
 // ErrNoModel is returned when a command needs a model and none is

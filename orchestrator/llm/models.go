@@ -70,6 +70,7 @@ type Spec struct {
 	Model    string
 }
 
+// String writes the spec as provider:model.
 func (s Spec) String() string { return s.Provider + ":" + s.Model }
 
 // ParseSpec parses "provider:model". The model part may itself contain
