@@ -70,6 +70,7 @@ func (s *Session) Ask(ctx context.Context, history []llm.Message, question strin
 	if question == "" {
 		return res, fmt.Errorf("the question is empty")
 	}
+	history = trimHistory(history, historyBytes)
 	msgs := make([]llm.Message, 0, len(history)+2*s.maxSteps+1)
 	msgs = append(msgs, history...)
 	user := llm.Message{Role: llm.RoleUser, Text: question}
@@ -178,4 +179,32 @@ func (s *streamScrubber) flush() {
 		s.emit(secret.Scrub(s.pending))
 		s.pending = ""
 	}
+}
+
+// historyBytes bounds the earlier conversation sent with a question (about
+// 50k tokens), so a long resumed chat does not outgrow the model's context.
+const historyBytes = 200 << 10
+
+// trimHistory keeps the most recent messages within max bytes of text,
+// starting at a user message so that no tool result loses its call.
+func trimHistory(history []llm.Message, max int) []llm.Message {
+	size := 0
+	start := len(history)
+	for i := len(history) - 1; i >= 0; i-- {
+		m := history[i]
+		size += len(m.Text) + len(m.Native)
+		for _, c := range m.ToolCalls {
+			size += len(c.Args)
+		}
+		for _, r := range m.ToolResults {
+			size += len(r.Content)
+		}
+		if size > max {
+			break
+		}
+		if m.Role == llm.RoleUser {
+			start = i
+		}
+	}
+	return history[start:]
 }

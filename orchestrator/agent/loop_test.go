@@ -345,3 +345,31 @@ func TestFollowUpCarriesHistory(t *testing.T) {
 		t.Errorf("%v %q", err, second.Answer)
 	}
 }
+
+// A long history is cut to its most recent exchanges, always starting at
+// a user message, so the request stays within the model's context.
+func TestLongHistoryIsTrimmed(t *testing.T) {
+	w := newWorld(t, llm.KindAnthropic, func(s llmtest.Seen) llmtest.Reply {
+		return llmtest.Reply{Text: fmt.Sprintf("%d messages, first by %s: %.12s", len(s.Messages), s.Messages[0].Role, s.Messages[0].Text)}
+	})
+	var history []llm.Message
+	for i := range 100 {
+		history = append(history,
+			llm.Message{Role: llm.RoleUser, Text: fmt.Sprintf("question %03d", i)},
+			llm.Message{Role: llm.RoleAssistant, ToolCalls: []llm.ToolCall{{ID: fmt.Sprint("c", i), Name: "databases__query", Args: []byte(`{}`)}}},
+			llm.Message{Role: llm.RoleTool, ToolResults: []llm.ToolResult{{CallID: fmt.Sprint("c", i), Name: "databases__query", Content: strings.Repeat("r", 10<<10)}}},
+			llm.Message{Role: llm.RoleAssistant, Text: "answer"})
+	}
+	res, err := w.open(t, w.agent).Ask(context.Background(), history, "latest question", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	var first string
+	if _, err := fmt.Sscanf(res.Answer, "%d messages, first by user: %s", &n, &first); err != nil {
+		t.Fatalf("answer %q: %v", res.Answer, err)
+	}
+	if n >= 400 || n < 40 || (n-1)%4 != 0 {
+		t.Errorf("%d messages sent; want whole recent exchanges", n)
+	}
+}
