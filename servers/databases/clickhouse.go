@@ -18,28 +18,31 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
 	"github.com/opstower/opstower/shared/config"
+	"github.com/opstower/opstower/shared/connections"
 	"github.com/opstower/opstower/shared/render"
 	"github.com/opstower/opstower/shared/secret"
 	"github.com/opstower/opstower/shared/sqlguard"
 )
 
 var clickhouseProvider = &provider{
-	name:    "clickhouse",
-	title:   "ClickHouse",
+	Provider: connections.Provider{
+		Name:  "clickhouse",
+		Title: "ClickHouse",
+		Fields: []config.Field{
+			{Name: "url", Secret: true, Required: true, Help: "clickhouse://user:password@host:9000/db (native protocol), or the HTTP(S) endpoint https://host:8443"},
+			{Name: "username", Help: "ClickHouse user; overrides the user in url (default: default)"},
+			{Name: "password", Secret: true, Help: "overrides the password in url"},
+			{Name: "database", Help: "default database; overrides the one in url (default: default)"},
+		},
+		DefaultName: func(v config.Values) string {
+			if db := v.Get("database"); db != "" {
+				return db
+			}
+			return dbNameFromURL(v.Secret("url").Reveal(), "clickhouse")
+		},
+	},
 	schemes: []string{"clickhouse", "clickhouses"},
-	fields: []config.Field{
-		{Name: "url", Secret: true, Required: true, Help: "clickhouse://user:password@host:9000/db (native protocol), or the HTTP(S) endpoint https://host:8443"},
-		{Name: "username", Help: "ClickHouse user; overrides the user in url (default: default)"},
-		{Name: "password", Secret: true, Help: "overrides the password in url"},
-		{Name: "database", Help: "default database; overrides the one in url (default: default)"},
-	},
-	defaultName: func(v config.Values) string {
-		if db := v.Get("database"); db != "" {
-			return db
-		}
-		return dbNameFromURL(v.Secret("url").Reveal(), "clickhouse")
-	},
-	open: openClickHouse,
+	open:    openClickHouse,
 }
 
 // chURLHelp is what a user should write; it is shown with URL errors.

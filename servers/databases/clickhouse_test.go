@@ -41,7 +41,7 @@ func chOpen(t *testing.T, settings map[string]string, limits config.Limits) (*ch
 	if err != nil {
 		return nil, err
 	}
-	e := conns[0].engine.(*chEngine)
+	e := conns.All()[0].Backend.(*chEngine)
 	t.Cleanup(func() { e.close() })
 	return e, nil
 }
@@ -93,7 +93,7 @@ func TestClickHouseSettings(t *testing.T) {
 
 func resolveCH(t *testing.T, settings map[string]string) config.Values {
 	t.Helper()
-	v, err := config.Connection{Provider: "clickhouse", Settings: settings}.Resolve(clickhouseProvider.fields, nil)
+	v, err := config.Connection{Provider: "clickhouse", Settings: settings}.Resolve(clickhouseProvider.Fields, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,10 +141,10 @@ func TestClickHouseParseDSN(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", dsn, err)
 		}
-		if conns[0].name != "shop" {
-			t.Errorf("%s: connection named %q, want shop", dsn, conns[0].name)
+		if conns.All()[0].Name != "shop" {
+			t.Errorf("%s: connection named %q, want shop", dsn, conns.All()[0].Name)
 		}
-		conns[0].close()
+		conns.Close()
 	}
 }
 

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/opstower/opstower/shared/config"
+	"github.com/opstower/opstower/shared/connections"
 	"github.com/opstower/opstower/shared/httpapi"
 	"github.com/opstower/opstower/shared/render"
 	"github.com/opstower/opstower/shared/secret"
@@ -25,18 +26,20 @@ import (
 const d1DefaultBaseURL = "https://api.cloudflare.com/client/v4"
 
 var d1Provider = &provider{
-	name:    "d1",
-	aliases: []string{"cloudflare-d1"},
-	title:   "Cloudflare D1",
-	schemes: []string{"d1"},
-	fields: []config.Field{
-		{Name: "account_id", Required: true, Help: "the 32-character Account ID from the Cloudflare dashboard"},
-		{Name: "database_id", Required: true, Help: "the database's UUID from Workers & Pages → D1"},
-		{Name: "api_token", Secret: true, Required: true, Env: "CLOUDFLARE_API_TOKEN", Help: "an API token with the Account → D1 → Read permission"},
-		{Name: "base_url", Help: "Cloudflare API base URL, default " + d1DefaultBaseURL},
+	Provider: connections.Provider{
+		Name:    "d1",
+		Aliases: []string{"cloudflare-d1"},
+		Title:   "Cloudflare D1",
+		Fields: []config.Field{
+			{Name: "account_id", Required: true, Help: "the 32-character Account ID from the Cloudflare dashboard"},
+			{Name: "database_id", Required: true, Help: "the database's UUID from Workers & Pages → D1"},
+			{Name: "api_token", Secret: true, Required: true, Env: "CLOUDFLARE_API_TOKEN", Help: "an API token with the Account → D1 → Read permission"},
+			{Name: "base_url", Help: "Cloudflare API base URL, default " + d1DefaultBaseURL},
+		},
+		DefaultName: func(config.Values) string { return "d1" },
 	},
-	defaultName: func(config.Values) string { return "d1" },
-	open:        openD1,
+	schemes: []string{"d1"},
+	open:    openD1,
 }
 
 // d1Engine queries a Cloudflare D1 database through Cloudflare's HTTP API

@@ -11,12 +11,12 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"os"
 	"strings"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/opstower/opstower/shared/config"
+	"github.com/opstower/opstower/shared/connections"
 	"github.com/opstower/opstower/shared/logging"
 	"github.com/opstower/opstower/shared/render"
 	"github.com/opstower/opstower/shared/toolkit"
@@ -47,7 +47,7 @@ func New(ctx context.Context, cfg Config) (*mcp.Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	if len(conns) == 0 {
+	if conns.Len() == 0 {
 		return nil, fmt.Errorf("no database connections: pass --dsn URL (postgres://, mysql://, sqlite:///path, clickhouse://, d1://ACCOUNT/DATABASE, supabase://PROJECT) or a config file with connections")
 	}
 	limits := cfg.Limits.WithDefaults()
@@ -66,71 +66,24 @@ func New(ctx context.Context, cfg Config) (*mcp.Server, error) {
 		&mcp.ServerOptions{Instructions: instructions(conns), Logger: logging.Quiet(logger), Capabilities: &mcp.ServerCapabilities{}})
 	h := &handlers{conns: conns, limits: limits, logger: logger}
 	toolkit.Add(s, toolkit.Options{MaxBytes: limits.Bytes + 1024, Logger: logger}, h.tools()...)
-	go func() {
-		<-ctx.Done()
-		for _, c := range conns {
-			if err := c.close(); err != nil {
-				logger.Warn("closing connection", "connection", c.name, "err", err)
-			}
-		}
-	}()
+	conns.CloseWhenDone(ctx, logger)
 	return s, nil
 }
 
-func instructions(conns []*conn) string {
+func instructions(conns *connections.Set[*provider, engine]) string {
 	var names []string
-	for _, c := range conns {
-		names = append(names, fmt.Sprintf("%s (%s)", c.name, c.provider.title))
+	for _, c := range conns.All() {
+		names = append(names, fmt.Sprintf("%s (%s)", c.Name, c.Provider.Title))
 	}
 	return "Read-only SQL access to: " + strings.Join(names, ", ") + ". " +
 		"Start with list_tables, then describe_table for the tables you need, then query. " +
 		"Every statement runs read-only; results are capped, and a footer says when rows were cut. " + render.UntrustedNote
 }
 
-// conn is one configured connection and its lazily-connected engine.
-type conn struct {
-	name     string
-	provider *provider
-	engine   engine
-}
-
-func (c *conn) close() error { return c.engine.close() }
-
-func open(cfg Config) ([]*conn, error) {
-	lookup := cfg.Lookup
-	if lookup == nil {
-		lookup = os.LookupEnv
-	}
-	seen := map[string]bool{}
-	var out []*conn
-	for _, cc := range cfg.Connections {
-		if cc.Category != "" && cc.Category != Category {
-			continue
-		}
-		p, err := providerFor(cc)
-		if err != nil {
-			return nil, err
-		}
-		if p == nil {
-			continue // another category's provider
-		}
-		vals, err := cc.Resolve(p.fields, lookup)
-		if err != nil {
-			return nil, err
-		}
-		name := cc.Name
-		if name == "" {
-			name = p.defaultName(vals)
-		}
-		if seen[name] {
-			return nil, fmt.Errorf("two database connections are named %q; give each a label (--dsn NAME=URL, or name: in the config file)", name)
-		}
-		seen[name] = true
-		e, err := p.open(vals, cfg.Limits.WithDefaults())
-		if err != nil {
-			return nil, fmt.Errorf("connection %q: %w", name, err)
-		}
-		out = append(out, &conn{name: name, provider: p, engine: e})
-	}
-	return out, nil
+// open opens cfg's database connections, without connecting.
+func open(cfg Config) (*connections.Set[*provider, engine], error) {
+	limits := cfg.Limits.WithDefaults()
+	return registry.Open(cfg.Connections, cfg.Lookup, func(p *provider, _ string, v config.Values) (engine, error) {
+		return p.open(v, limits)
+	})
 }

@@ -44,7 +44,7 @@ func TestEscapes(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		e := conns[0].engine
+		e := conns.All()[0].Backend
 		defer e.close()
 		before := fingerprint(t, db)
 		for i, esc := range cases {

@@ -16,22 +16,25 @@ import (
 	"github.com/go-sql-driver/mysql"
 
 	"github.com/opstower/opstower/shared/config"
+	"github.com/opstower/opstower/shared/connections"
 	"github.com/opstower/opstower/shared/render"
 	"github.com/opstower/opstower/shared/secret"
 	"github.com/opstower/opstower/shared/sqlguard"
 )
 
 var mysqlProvider = &provider{
-	name:    "mysql",
-	aliases: []string{"mariadb"},
-	title:   "MySQL/MariaDB",
-	schemes: []string{"mysql", "mariadb"},
-	fields: []config.Field{
-		{Name: "url", Secret: true, Required: true, Help: "mysql://user:password@host:3306/dbname"},
-		{Name: "password", Secret: true, Help: "overrides the password in url"},
+	Provider: connections.Provider{
+		Name:    "mysql",
+		Aliases: []string{"mariadb"},
+		Title:   "MySQL/MariaDB",
+		Fields: []config.Field{
+			{Name: "url", Secret: true, Required: true, Help: "mysql://user:password@host:3306/dbname"},
+			{Name: "password", Secret: true, Help: "overrides the password in url"},
+		},
+		DefaultName: func(v config.Values) string { return dbNameFromURL(v.Secret("url").Reveal(), "mysql") },
 	},
-	defaultName: func(v config.Values) string { return dbNameFromURL(v.Secret("url").Reveal(), "mysql") },
-	open:        openMySQL,
+	schemes: []string{"mysql", "mariadb"},
+	open:    openMySQL,
 }
 
 // mysqlEngine runs every statement in its own START TRANSACTION READ ONLY,

@@ -17,22 +17,25 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/opstower/opstower/shared/config"
+	"github.com/opstower/opstower/shared/connections"
 	"github.com/opstower/opstower/shared/render"
 	"github.com/opstower/opstower/shared/secret"
 	"github.com/opstower/opstower/shared/sqlguard"
 )
 
 var postgresProvider = &provider{
-	name:    "postgres",
-	aliases: []string{"postgresql"},
-	title:   "PostgreSQL",
-	schemes: []string{"postgres", "postgresql"},
-	fields: []config.Field{
-		{Name: "url", Secret: true, Required: true, Help: "postgres://user:password@host:5432/dbname"},
-		{Name: "password", Secret: true, Help: "overrides the password in url"},
+	Provider: connections.Provider{
+		Name:    "postgres",
+		Aliases: []string{"postgresql"},
+		Title:   "PostgreSQL",
+		Fields: []config.Field{
+			{Name: "url", Secret: true, Required: true, Help: "postgres://user:password@host:5432/dbname"},
+			{Name: "password", Secret: true, Help: "overrides the password in url"},
+		},
+		DefaultName: func(v config.Values) string { return dbNameFromURL(v.Secret("url").Reveal(), "postgres") },
 	},
-	defaultName: func(v config.Values) string { return dbNameFromURL(v.Secret("url").Reveal(), "postgres") },
-	open:        openPostgres,
+	schemes: []string{"postgres", "postgresql"},
+	open:    openPostgres,
 }
 
 // pgEngine runs every statement inside BEGIN READ ONLY ... ROLLBACK, with

@@ -5,78 +5,69 @@ import (
 	"net/url"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/opstower/opstower/shared/config"
+	"github.com/opstower/opstower/shared/connections"
 )
 
-// provider describes one kind of database connection: its settings, how
-// its URLs look, and how to open it (without connecting).
+// provider is one kind of database connection: what every provider
+// declares, the URL schemes that select it, and how to open it (without
+// connecting).
 type provider struct {
-	name        string   // config name
-	aliases     []string // other accepted config names
-	title       string   // shown to people and models
-	schemes     []string // URL schemes that select it
-	fields      []config.Field
-	defaultName func(config.Values) string
-	open        func(v config.Values, l config.Limits) (engine, error)
+	connections.Provider
+	schemes []string // URL schemes that select it
+	open    func(v config.Values, l config.Limits) (engine, error)
 }
 
-// providers is the registry of SQL providers, in the order they are listed
-// in help and errors.
+// conn is one open database connection.
+type conn = connections.Conn[*provider, engine]
+
+// providers are the SQL providers, in the order help and errors list them.
 var providers = []*provider{postgresProvider, mysqlProvider, sqliteProvider, clickhouseProvider, supabaseProvider, d1Provider}
+
+// registry opens the database connections of a configuration; a URL
+// without a provider name is recognised by its scheme.
+var registry = &connections.Registry[*provider, engine]{
+	Category:  Category,
+	Noun:      "database",
+	Providers: providers,
+	Infer:     providerForURL,
+	LabelHint: "give each a label (--dsn NAME=URL, or name: in the config file)",
+	Close:     engine.close,
+}
 
 // genericSQL is the seed's "Generic SQL" provider: a postgres:// or mysql://
 // URL; the scheme picks the engine.
 const genericSQL = "generic-sql"
 
-// providerFor returns the provider a configured connection names, or the
-// one its url's scheme selects. It returns nil, nil for providers of other
-// categories when the connection does not name a category.
-func providerFor(c config.Connection) (*provider, error) {
+// providerForURL returns the provider a connection's url selects when the
+// connection names no provider, or the generic one; otherwise nil, for the
+// registry to look the name up.
+func providerForURL(c config.Connection) (*provider, error) {
 	name := strings.ToLower(c.Provider)
-	if name == "" || name == genericSQL || name == "generic" {
-		u := c.Settings["url"]
-		p := providerForScheme(scheme(u))
-		if p == nil {
-			return nil, fmt.Errorf("connection %q: cannot tell the database from url %q; use a URL starting with %s", c.Name, redactedScheme(u), schemeList())
-		}
-		if name != "" && p != postgresProvider && p != mysqlProvider {
-			return nil, fmt.Errorf("connection %q: generic-sql takes a postgres:// or mysql:// URL", c.Name)
-		}
-		return p, nil
+	if name != "" && name != genericSQL && name != "generic" {
+		return nil, nil
 	}
-	for _, p := range providers {
-		if p.name == name || contains(p.aliases, name) {
-			return p, nil
-		}
+	u := c.Settings["url"]
+	p := providerForScheme(scheme(u))
+	if p == nil {
+		return nil, fmt.Errorf("connection %q: cannot tell the database from url %q; use a URL starting with %s", c.Name, redactedScheme(u), schemeList())
 	}
-	if c.Category == Category {
-		var names []string
-		for _, p := range providers {
-			names = append(names, p.name)
-		}
-		return nil, fmt.Errorf("connection %q: unknown database provider %q; known: %s", c.Name, c.Provider, strings.Join(names, ", "))
+	if name != "" && p != postgresProvider && p != mysqlProvider {
+		return nil, fmt.Errorf("connection %q: generic-sql takes a postgres:// or mysql:// URL", c.Name)
 	}
-	return nil, nil
+	return p, nil
 }
 
 func providerForScheme(s string) *provider {
 	for _, p := range providers {
-		if contains(p.schemes, s) {
+		if slices.Contains(p.schemes, s) {
 			return p
 		}
 	}
 	return nil
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 func scheme(raw string) string {
@@ -114,7 +105,7 @@ func ParseDSN(arg string) (config.Connection, error) {
 	if p == nil {
 		return config.Connection{}, fmt.Errorf("--dsn %s: unknown kind of database; use %s", redactedScheme(raw), schemeList())
 	}
-	c := config.Connection{Name: name, Category: Category, Provider: p.name, Settings: map[string]string{}}
+	c := config.Connection{Name: name, Category: Category, Provider: p.Name, Settings: map[string]string{}}
 	switch p {
 	case d1Provider:
 		u, err := url.Parse(raw)
@@ -139,7 +130,7 @@ func ParseDSN(arg string) (config.Connection, error) {
 	}
 	// A Postgres URL pointing at Supabase is served as Supabase.
 	if p == postgresProvider && isSupabaseHost(raw) {
-		c.Provider = supabaseProvider.name
+		c.Provider = supabaseProvider.Name
 	}
 	return c, nil
 }

@@ -16,24 +16,27 @@ import (
 	"modernc.org/sqlite"
 
 	"github.com/opstower/opstower/shared/config"
+	"github.com/opstower/opstower/shared/connections"
 	"github.com/opstower/opstower/shared/render"
 	"github.com/opstower/opstower/shared/sqlguard"
 )
 
 var sqliteProvider = &provider{
-	name:    "sqlite",
-	aliases: []string{"sqlite3"},
-	title:   "SQLite",
+	Provider: connections.Provider{
+		Name:    "sqlite",
+		Aliases: []string{"sqlite3"},
+		Title:   "SQLite",
+		Fields: []config.Field{
+			{Name: "url", Help: "sqlite:///absolute/path.db or sqlite:relative/path.db"},
+			{Name: "path", Help: "path of the database file"},
+		},
+		DefaultName: func(v config.Values) string {
+			p, _ := sqlitePath(v)
+			return fileLabel(p)
+		},
+	},
 	schemes: []string{"sqlite", "sqlite3", "file"},
-	fields: []config.Field{
-		{Name: "url", Help: "sqlite:///absolute/path.db or sqlite:relative/path.db"},
-		{Name: "path", Help: "path of the database file"},
-	},
-	defaultName: func(v config.Values) string {
-		p, _ := sqlitePath(v)
-		return fileLabel(p)
-	},
-	open: openSQLite,
+	open:    openSQLite,
 }
 
 // sqlitePath reads the file path from the path or url setting.

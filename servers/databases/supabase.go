@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/opstower/opstower/shared/config"
+	"github.com/opstower/opstower/shared/connections"
 	"github.com/opstower/opstower/shared/httpapi"
 	"github.com/opstower/opstower/shared/secret"
 	"github.com/opstower/opstower/shared/sqlguard"
@@ -27,17 +28,19 @@ import (
 // When url is set it wins, so a SUPABASE_SERVICE_ROLE_KEY left in the
 // environment does not change what a connection string selects.
 var supabaseProvider = &provider{
-	name:    "supabase",
-	title:   "Supabase",
-	schemes: []string{"supabase"},
-	fields: []config.Field{
-		{Name: "url", Secret: true, Help: "the database connection string from Project Settings → Database (postgresql://...)"},
-		{Name: "password", Secret: true, Help: "overrides the password in url"},
-		{Name: "project_url", Help: "https://PROJECT_REF.supabase.co, or just the project ref"},
-		{Name: "service_role_key", Secret: true, Env: "SUPABASE_SERVICE_ROLE_KEY", Help: "the service_role key from Project Settings → API"},
+	Provider: connections.Provider{
+		Name:  "supabase",
+		Title: "Supabase",
+		Fields: []config.Field{
+			{Name: "url", Secret: true, Help: "the database connection string from Project Settings → Database (postgresql://...)"},
+			{Name: "password", Secret: true, Help: "overrides the password in url"},
+			{Name: "project_url", Help: "https://PROJECT_REF.supabase.co, or just the project ref"},
+			{Name: "service_role_key", Secret: true, Env: "SUPABASE_SERVICE_ROLE_KEY", Help: "the service_role key from Project Settings → API"},
+		},
+		DefaultName: supabaseName,
 	},
-	defaultName: supabaseName,
-	open:        openSupabase,
+	schemes: []string{"supabase"},
+	open:    openSupabase,
 }
 
 // supabaseRefRE matches a project ref, the 20 lower-case letters that name

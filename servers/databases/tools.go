@@ -12,6 +12,7 @@ import (
 	"github.com/google/jsonschema-go/jsonschema"
 
 	"github.com/opstower/opstower/shared/config"
+	"github.com/opstower/opstower/shared/connections"
 	"github.com/opstower/opstower/shared/render"
 	"github.com/opstower/opstower/shared/sqlguard"
 	"github.com/opstower/opstower/shared/suggest"
@@ -19,7 +20,7 @@ import (
 )
 
 type handlers struct {
-	conns  []*conn
+	conns  *connections.Set[*provider, engine]
 	limits config.Limits
 	logger *slog.Logger
 }
@@ -48,32 +49,20 @@ type (
 )
 
 func (h *handlers) tools() []toolkit.Tool {
-	names := make([]string, len(h.conns))
-	for i, c := range h.conns {
-		names[i] = c.name
-	}
-	conn := func(s *jsonschema.Schema) {
-		if len(names) == 1 {
-			toolkit.Drop(s, "connection")
-			return
-		}
-		toolkit.SetEnum(s, "connection", names)
-		s.Required = append(s.Required, "connection")
-	}
 	return []toolkit.Tool{
 		toolkit.New(toolkit.Def{
 			Name:        "list_tables",
 			Title:       "List tables",
 			Description: "List tables and views with estimated row counts and sizes. Call this first.",
 			Hints:       toolkit.Read,
-			Schema:      conn,
+			Schema:      h.conns.ConnectionSchema,
 		}, h.listTables),
 		toolkit.New(toolkit.Def{
 			Name:        "describe_table",
 			Title:       "Describe table",
 			Description: "Columns (type, nullability, default), keys, foreign keys and indexes of one table.",
 			Hints:       toolkit.Read,
-			Schema:      conn,
+			Schema:      h.conns.ConnectionSchema,
 		}, h.describeTable),
 		toolkit.New(toolkit.Def{
 			Name:  "query",
@@ -83,7 +72,7 @@ func (h *handlers) tools() []toolkit.Tool {
 				"Aggregate in SQL rather than fetching many rows.", h.dialects(), h.limits.Rows, time.Duration(h.limits.Timeout)),
 			Hints: toolkit.Read,
 			Schema: func(s *jsonschema.Schema) {
-				conn(s)
+				h.conns.ConnectionSchema(s)
 				s.Properties["limit"].Description = fmt.Sprintf("rows to return: default %d, at most %d", h.limits.Rows, h.limits.MaxRows)
 			},
 		}, h.query),
@@ -92,7 +81,7 @@ func (h *handlers) tools() []toolkit.Tool {
 			Title:       "Explain query plan",
 			Description: "Show how the database would run a SELECT: scans, indexes, joins, estimated costs. analyze=true runs it (read-only) for actual timings.",
 			Hints:       toolkit.Read,
-			Schema:      conn,
+			Schema:      h.conns.ConnectionSchema,
 		}, h.explain),
 	}
 }
@@ -100,10 +89,10 @@ func (h *handlers) tools() []toolkit.Tool {
 func (h *handlers) dialects() string {
 	seen := map[string]bool{}
 	var out []string
-	for _, c := range h.conns {
-		d := c.provider.title
-		if len(h.conns) > 1 {
-			d = c.name + ": " + d
+	for _, c := range h.conns.All() {
+		d := c.Provider.Title
+		if h.conns.Len() > 1 {
+			d = c.Name + ": " + d
 		}
 		if !seen[d] {
 			seen[d] = true
@@ -113,50 +102,26 @@ func (h *handlers) dialects() string {
 	return strings.Join(out, "; ")
 }
 
-// pick returns the connection a call names.
-func (h *handlers) pick(name string) (*conn, error) {
-	if name == "" {
-		if len(h.conns) == 1 {
-			return h.conns[0], nil
-		}
-		return nil, toolkit.Errorf("several connections are loaded; pass connection, one of: %s", h.names())
-	}
-	for _, c := range h.conns {
-		if c.name == name {
-			return c, nil
-		}
-	}
-	return nil, toolkit.Errorf("no connection named %q; connections are: %s", name, h.names())
-}
-
-func (h *handlers) names() string {
-	var out []string
-	for _, c := range h.conns {
-		out = append(out, c.name)
-	}
-	return strings.Join(out, ", ")
-}
-
 func (h *handlers) withTimeout(ctx context.Context) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(ctx, time.Duration(h.limits.Timeout))
 }
 
 func (h *handlers) listTables(ctx context.Context, in listTablesArgs) (string, error) {
-	c, err := h.pick(in.Connection)
+	c, err := h.conns.Pick(in.Connection)
 	if err != nil {
 		return "", err
 	}
 	ctx, cancel := h.withTimeout(ctx)
 	defer cancel()
-	tabs, err := c.engine.tables(ctx, in.Schema)
+	tabs, err := c.Backend.tables(ctx, in.Schema)
 	if err != nil {
 		return "", h.backendError(ctx, c, err)
 	}
 	if len(tabs) == 0 {
 		if in.Schema != "" {
-			return fmt.Sprintf("No tables or views in schema %q of %s. Call list_tables without schema to see every schema.", in.Schema, c.name), nil
+			return fmt.Sprintf("No tables or views in schema %q of %s. Call list_tables without schema to see every schema.", in.Schema, c.Name), nil
 		}
-		return fmt.Sprintf("%s has no tables or views that this user can see. Check the database name in the connection URL and the user's privileges.", c.name), nil
+		return fmt.Sprintf("%s has no tables or views that this user can see. Check the database name in the connection URL and the user's privileges.", c.Name), nil
 	}
 	// Columns nobody filled (sizes on SQLite, comments) are left out.
 	withSizes, withComments := false, false
@@ -195,12 +160,12 @@ func (h *handlers) listTables(ctx context.Context, in listTablesArgs) (string, e
 			break
 		}
 	}
-	summary := fmt.Sprintf("%d tables and views in %s (%s); rows are estimates.", len(tabs), c.name, c.provider.title)
+	summary := fmt.Sprintf("%d tables and views in %s (%s); rows are estimates.", len(tabs), c.Name, c.Provider.Title)
 	return t.Render(summary, "Pass schema to list one schema."), nil
 }
 
 func (h *handlers) describeTable(ctx context.Context, in describeArgs) (string, error) {
-	c, err := h.pick(in.Connection)
+	c, err := h.conns.Pick(in.Connection)
 	if err != nil {
 		return "", err
 	}
@@ -210,7 +175,7 @@ func (h *handlers) describeTable(ctx context.Context, in describeArgs) (string, 
 	}
 	ctx, cancel := h.withTimeout(ctx)
 	defer cancel()
-	d, err := c.engine.describe(ctx, name)
+	d, err := c.Backend.describe(ctx, name)
 	if err != nil {
 		return "", h.backendError(ctx, c, err)
 	}
@@ -262,7 +227,7 @@ func renderDesc(d *tableDesc, maxBytes int) string {
 }
 
 func (h *handlers) query(ctx context.Context, in queryArgs) (string, error) {
-	c, err := h.pick(in.Connection)
+	c, err := h.conns.Pick(in.Connection)
 	if err != nil {
 		return "", err
 	}
@@ -273,7 +238,7 @@ func (h *handlers) query(ctx context.Context, in queryArgs) (string, error) {
 	case limit < 0 || limit > h.limits.MaxRows:
 		return "", toolkit.Errorf("limit must be between 1 and %d", h.limits.MaxRows)
 	}
-	st, err := sqlguard.Check(c.engine.dialect(), in.SQL)
+	st, err := sqlguard.Check(c.Backend.dialect(), in.SQL)
 	if err != nil {
 		return "", toolkit.Errorf("%v", err) // the model's to fix, not ours to log
 	}
@@ -281,7 +246,7 @@ func (h *handlers) query(ctx context.Context, in queryArgs) (string, error) {
 	defer cancel()
 	start := time.Now()
 	s := newSink(limit, h.limits.Bytes)
-	if err := c.engine.query(ctx, st, s); err != nil {
+	if err := c.Backend.query(ctx, st, s); err != nil {
 		return "", h.backendError(ctx, c, err)
 	}
 	return renderResult(s, time.Since(start), h.limits.MaxRows), nil
@@ -315,11 +280,11 @@ func ms(d time.Duration) string {
 }
 
 func (h *handlers) explain(ctx context.Context, in explainArgs) (string, error) {
-	c, err := h.pick(in.Connection)
+	c, err := h.conns.Pick(in.Connection)
 	if err != nil {
 		return "", err
 	}
-	st, err := sqlguard.Check(c.engine.dialect(), in.SQL)
+	st, err := sqlguard.Check(c.Backend.dialect(), in.SQL)
 	if err != nil {
 		return "", toolkit.Errorf("%v", err) // the model's to fix, not ours to log
 	}
@@ -328,7 +293,7 @@ func (h *handlers) explain(ctx context.Context, in explainArgs) (string, error) 
 	}
 	ctx, cancel := h.withTimeout(ctx)
 	defer cancel()
-	plan, err := c.engine.explain(ctx, st, in.Analyze)
+	plan, err := c.Backend.explain(ctx, st, in.Analyze)
 	if err != nil {
 		return "", h.backendError(ctx, c, err)
 	}
@@ -343,7 +308,7 @@ func (h *handlers) backendError(ctx context.Context, c *conn, err error) error {
 		return toolkit.Errorf("the statement was stopped at the %s deadline; add filters, aggregate, or query fewer rows (explain shows the plan)", time.Duration(h.limits.Timeout))
 	}
 	if errors.Is(err, errNoExplain) {
-		return toolkit.Errorf("%s: %v", c.name, err)
+		return toolkit.Errorf("%s: %v", c.Name, err)
 	}
 	var nf *notFoundError
 	if errors.As(err, &nf) {
@@ -357,12 +322,12 @@ func (h *handlers) backendError(ctx context.Context, c *conn, err error) error {
 		}
 		return toolkit.Errorf("%s", msg)
 	}
-	return fmt.Errorf("%s (%s): %w", c.name, c.provider.title, err)
+	return fmt.Errorf("%s (%s): %w", c.Name, c.Provider.Title, err)
 }
 
 // tableHint names the tables closest to a missing one.
 func (h *handlers) tableHint(ctx context.Context, c *conn, missing string) string {
-	tabs, err := c.engine.tables(ctx, "")
+	tabs, err := c.Backend.tables(ctx, "")
 	if err != nil || len(tabs) == 0 {
 		return ""
 	}
