@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/opstower/opstower/shared/config"
+	"github.com/opstower/opstower/shared/connections"
 	"github.com/opstower/opstower/shared/httpapi"
 	"github.com/opstower/opstower/shared/toolkit"
 )
@@ -20,20 +21,23 @@ import (
 // access token (repository, project or workspace token, or OAuth) as a
 // bearer token, or with a username and app password.
 var bitbucketProvider = &provider{
-	name:  "bitbucket",
-	title: "Bitbucket",
-	fields: []config.Field{
-		{Name: "token", Secret: true, Env: "BITBUCKET_TOKEN", Help: "an access token with repository (and pipeline, pull request) read scopes"},
-		{Name: "username", Env: "BITBUCKET_USERNAME", Help: "with app_password: the Bitbucket username"},
-		{Name: "app_password", Secret: true, Env: "BITBUCKET_APP_PASSWORD", Help: "with username: an app password with Repositories: Read"},
-		{Name: "workspace", Env: "BITBUCKET_WORKSPACE", Help: "the workspace whose repositories list_repos and search_code cover"},
-		{Name: "default_branch", Help: "branch read when a call names none; default: each repository's main branch"},
-		{Name: "repository", Help: "workspace/repo-slug: restrict the connection to this one repository"},
-		{Name: "base_url", Help: "API base URL; default " + bitbucketAPI},
+	Provider: connections.Provider{
+		Name:  "bitbucket",
+		Title: "Bitbucket",
+		Fields: []config.Field{
+			{Name: "token", Secret: true, Env: "BITBUCKET_TOKEN", Help: "an access token with repository (and pipeline, pull request) read scopes"},
+			{Name: "username", Env: "BITBUCKET_USERNAME", Help: "with app_password: the Bitbucket username"},
+			{Name: "app_password", Secret: true, Env: "BITBUCKET_APP_PASSWORD", Help: "with username: an app password with Repositories: Read"},
+			{Name: "workspace", Env: "BITBUCKET_WORKSPACE", Help: "the workspace whose repositories list_repos and search_code cover"},
+			{Name: "default_branch", Help: "branch read when a call names none; default: each repository's main branch"},
+			{Name: "repository", Help: "workspace/repo-slug: restrict the connection to this one repository"},
+			{Name: "base_url", Help: "API base URL; default " + bitbucketAPI},
+		},
+		DefaultName: func(config.Values) string { return "bitbucket" },
 	},
-	defaultName: func(config.Values) string { return "bitbucket" },
-	open:        openBitbucket,
-	envKeys:     []string{"BITBUCKET_TOKEN", "BITBUCKET_APP_PASSWORD"},
+	open:     openBitbucket,
+	envKeys:  []string{"BITBUCKET_TOKEN", "BITBUCKET_APP_PASSWORD"},
+	repoForm: "workspace/repo",
 }
 
 const bitbucketAPI = "https://api.bitbucket.org/2.0"
@@ -48,15 +52,15 @@ type bitbucketSource struct {
 	mains map[string]string // repository → main branch
 }
 
-func openBitbucket(_ string, v config.Values, _ config.Limits) (source, string, error) {
+func openBitbucket(_ string, v config.Values, _ config.Limits) (source, error) {
 	restrict, err := checkRepoSetting(v.Get("repository"), "repository", "workspace/repo-slug")
 	if err != nil {
-		return nil, "", err
+		return nil, err
 	}
 	base := bitbucketAPI
 	if raw := v.Get("base_url"); raw != "" {
 		if base, err = hostBaseURL(raw, "base_url", bitbucketAPI); err != nil {
-			return nil, "", err
+			return nil, err
 		}
 	}
 	token, user, pass := v.Secret("token"), v.Get("username"), v.Secret("app_password")
@@ -67,7 +71,7 @@ func openBitbucket(_ string, v config.Values, _ config.Limits) (source, string, 
 	case user != "" && !pass.IsZero():
 		auth = func(r *http.Request) { r.SetBasicAuth(user, pass.Reveal()) }
 	default:
-		return nil, "", fmt.Errorf("Bitbucket needs token (or BITBUCKET_TOKEN), or username and app_password (BITBUCKET_USERNAME and BITBUCKET_APP_PASSWORD)")
+		return nil, fmt.Errorf("Bitbucket needs token (or BITBUCKET_TOKEN), or username and app_password (BITBUCKET_USERNAME and BITBUCKET_APP_PASSWORD)")
 	}
 	ws := v.Get("workspace")
 	if ws == "" && restrict != "" {
@@ -75,10 +79,12 @@ func openBitbucket(_ string, v config.Values, _ config.Limits) (source, string, 
 	}
 	api := &httpapi.Client{Service: "Bitbucket", BaseURL: base, Auth: auth, UserAgent: "opstower",
 		Hints: map[int]string{http.StatusForbidden: "Code search needs a Standard or Premium plan; pipelines need the pipeline read scope."}}
-	return &bitbucketSource{api: api, workspace: ws, defaultBranch: v.Get("default_branch"), restrict: restrict, mains: map[string]string{}}, restrict, nil
+	return &bitbucketSource{api: api, workspace: ws, defaultBranch: v.Get("default_branch"), restrict: restrict, mains: map[string]string{}}, nil
 }
 
 func (b *bitbucketSource) close() {}
+
+func (b *bitbucketSource) restrictedTo() string { return b.restrict }
 
 // Wire types of Bitbucket's API 2.0.
 type (

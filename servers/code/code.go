@@ -41,12 +41,12 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"os"
 	"strings"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/opstower/opstower/shared/config"
+	"github.com/opstower/opstower/shared/connections"
 	"github.com/opstower/opstower/shared/logging"
 	"github.com/opstower/opstower/shared/toolkit"
 )
@@ -80,7 +80,7 @@ func New(ctx context.Context, cfg Config) (*mcp.Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	if len(conns) == 0 {
+	if conns.Len() == 0 {
 		return nil, fmt.Errorf("no code connections: pass --repo PATH for a local git repository, or set GITHUB_TOKEN, GITLAB_TOKEN or BITBUCKET_TOKEN (or list connections in a config file)")
 	}
 	logger := cfg.Logger
@@ -95,21 +95,16 @@ func New(ctx context.Context, cfg Config) (*mcp.Server, error) {
 		&mcp.ServerOptions{Instructions: instructions(conns), Logger: logging.Quiet(logger), Capabilities: &mcp.ServerCapabilities{}})
 	h := &handlers{conns: conns, limits: limits, logger: logger}
 	toolkit.Add(s, toolkit.Options{MaxBytes: limits.Bytes + 1024, Logger: logger}, h.tools()...)
-	go func() {
-		<-ctx.Done()
-		for _, c := range conns {
-			c.src.close()
-		}
-	}()
+	conns.CloseWhenDone(ctx, logger)
 	return s, nil
 }
 
-func instructions(conns []*conn) string {
+func instructions(conns *connections.Set[*provider, source]) string {
 	var names []string
-	for _, c := range conns {
-		d := c.name + " (" + c.provider.title
-		if c.repo != "" && c.provider != localProvider {
-			d += " " + c.repo
+	for _, c := range conns.All() {
+		d := c.Name + " (" + c.Provider.Title
+		if repo := c.Backend.restrictedTo(); repo != "" && c.Provider != localProvider {
+			d += " " + repo
 		}
 		names = append(names, d+")")
 	}
@@ -119,52 +114,9 @@ func instructions(conns []*conn) string {
 		"Long files and diffs are cut, with a footer saying how to get the rest."
 }
 
-// conn is one configured connection: a local repository, or an account on
-// a code host.
-type conn struct {
-	name     string
-	provider *provider
-	src      source
-	// repo is the one repository the connection serves: a local
-	// repository's name, or a hosted connection's restrict-to setting.
-	repo string
-}
-
-func open(cfg Config, limits config.Limits) ([]*conn, error) {
-	lookup := cfg.Lookup
-	if lookup == nil {
-		lookup = os.LookupEnv
-	}
-	seen := map[string]bool{}
-	var out []*conn
-	for _, cc := range cfg.Connections {
-		if cc.Category != "" && cc.Category != Category {
-			continue
-		}
-		p, err := providerFor(cc)
-		if err != nil {
-			return nil, err
-		}
-		if p == nil {
-			continue // another category's provider
-		}
-		vals, err := cc.Resolve(p.fields, lookup)
-		if err != nil {
-			return nil, err
-		}
-		name := cc.Name
-		if name == "" {
-			name = p.defaultName(vals)
-		}
-		if seen[name] {
-			return nil, fmt.Errorf("two code connections are named %q; give each a label (--repo NAME=PATH, or name: in the config file)", name)
-		}
-		seen[name] = true
-		src, repo, err := p.open(name, vals, limits)
-		if err != nil {
-			return nil, fmt.Errorf("connection %q: %w", name, err)
-		}
-		out = append(out, &conn{name: name, provider: p, src: src, repo: repo})
-	}
-	return out, nil
+// open opens cfg's code connections, without contacting anything.
+func open(cfg Config, limits config.Limits) (*connections.Set[*provider, source], error) {
+	return registry.Open(cfg.Connections, cfg.Lookup, func(p *provider, name string, v config.Values) (source, error) {
+		return p.open(name, v, limits)
+	})
 }

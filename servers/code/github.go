@@ -11,6 +11,7 @@ import (
 	"github.com/google/go-github/v93/github"
 
 	"github.com/opstower/opstower/shared/config"
+	"github.com/opstower/opstower/shared/connections"
 	"github.com/opstower/opstower/shared/httpapi"
 	"github.com/opstower/opstower/shared/secret"
 	"github.com/opstower/opstower/shared/toolkit"
@@ -21,17 +22,20 @@ import (
 // Metadata read access is enough; Actions read access adds workflow runs,
 // Pull requests read access adds pull requests.
 var githubProvider = &provider{
-	name:  "github",
-	title: "GitHub",
-	fields: []config.Field{
-		{Name: "token", Secret: true, Required: true, Env: "GITHUB_TOKEN", Help: "a personal access token (fine-grained: Contents and Metadata read)"},
-		{Name: "base_url", Env: "GITHUB_API_URL", Help: "GitHub Enterprise Server URL, e.g. https://github.example.com (its /api/v3 is added); empty for github.com"},
-		{Name: "default_branch", Help: "branch read when a call names none; default: each repository's default branch"},
-		{Name: "repository", Help: "owner/name: restrict the connection to this one repository"},
+	Provider: connections.Provider{
+		Name:  "github",
+		Title: "GitHub",
+		Fields: []config.Field{
+			{Name: "token", Secret: true, Required: true, Env: "GITHUB_TOKEN", Help: "a personal access token (fine-grained: Contents and Metadata read)"},
+			{Name: "base_url", Env: "GITHUB_API_URL", Help: "GitHub Enterprise Server URL, e.g. https://github.example.com (its /api/v3 is added); empty for github.com"},
+			{Name: "default_branch", Help: "branch read when a call names none; default: each repository's default branch"},
+			{Name: "repository", Help: "owner/name: restrict the connection to this one repository"},
+		},
+		DefaultName: func(config.Values) string { return "github" },
 	},
-	defaultName: func(config.Values) string { return "github" },
-	open:        openGitHub,
-	envKeys:     []string{"GITHUB_TOKEN"},
+	open:     openGitHub,
+	envKeys:  []string{"GITHUB_TOKEN"},
+	repoForm: "owner/name",
 }
 
 type githubSource struct {
@@ -40,10 +44,10 @@ type githubSource struct {
 	restrict      string
 }
 
-func openGitHub(_ string, v config.Values, _ config.Limits) (source, string, error) {
+func openGitHub(_ string, v config.Values, _ config.Limits) (source, error) {
 	restrict, err := checkRepoSetting(v.Get("repository"), "repository", "owner/name")
 	if err != nil {
-		return nil, "", err
+		return nil, err
 	}
 	opts := []github.ClientOptionsFunc{
 		github.WithHTTPClient(newHTTPClient()),
@@ -53,7 +57,7 @@ func openGitHub(_ string, v config.Values, _ config.Limits) (source, string, err
 	if raw := v.Get("base_url"); raw != "" {
 		base, err := hostBaseURL(raw, "base_url", "https://github.example.com")
 		if err != nil {
-			return nil, "", err
+			return nil, err
 		}
 		if base != "https://api.github.com" {
 			opts = append(opts, github.WithEnterpriseURLs(base+"/", base+"/"))
@@ -61,9 +65,9 @@ func openGitHub(_ string, v config.Values, _ config.Limits) (source, string, err
 	}
 	client, err := github.NewClient(opts...)
 	if err != nil {
-		return nil, "", fmt.Errorf("GitHub client: %v", err)
+		return nil, fmt.Errorf("GitHub client: %v", err)
 	}
-	return &githubSource{client: client, defaultBranch: v.Get("default_branch"), restrict: restrict}, restrict, nil
+	return &githubSource{client: client, defaultBranch: v.Get("default_branch"), restrict: restrict}, nil
 }
 
 // checkRepoSetting validates a restrict-to setting such as owner/name.
@@ -90,6 +94,8 @@ func hostBaseURL(raw, setting, example string) (string, error) {
 }
 
 func (g *githubSource) close() {}
+
+func (g *githubSource) restrictedTo() string { return g.restrict }
 
 func splitRepo(repo string) (string, string) {
 	owner, name, _ := strings.Cut(repo, "/")

@@ -11,6 +11,7 @@ import (
 	gitlab "gitlab.com/gitlab-org/api/client-go"
 
 	"github.com/opstower/opstower/shared/config"
+	"github.com/opstower/opstower/shared/connections"
 	"github.com/opstower/opstower/shared/toolkit"
 )
 
@@ -18,17 +19,20 @@ import (
 // API (v4) with the official client-go. A personal, group or project
 // access token with the read_api scope is enough.
 var gitlabProvider = &provider{
-	name:  "gitlab",
-	title: "GitLab",
-	fields: []config.Field{
-		{Name: "token", Secret: true, Required: true, Env: "GITLAB_TOKEN", Help: "a personal, group or project access token with the read_api scope"},
-		{Name: "base_url", Env: "GITLAB_HOST", Help: "self-hosted GitLab URL, e.g. https://gitlab.example.com; empty for gitlab.com"},
-		{Name: "default_branch", Help: "branch read when a call names none; default: each project's default branch"},
-		{Name: "project", Help: "group/project (or group/subgroup/project): restrict the connection to this one project"},
+	Provider: connections.Provider{
+		Name:  "gitlab",
+		Title: "GitLab",
+		Fields: []config.Field{
+			{Name: "token", Secret: true, Required: true, Env: "GITLAB_TOKEN", Help: "a personal, group or project access token with the read_api scope"},
+			{Name: "base_url", Env: "GITLAB_HOST", Help: "self-hosted GitLab URL, e.g. https://gitlab.example.com; empty for gitlab.com"},
+			{Name: "default_branch", Help: "branch read when a call names none; default: each project's default branch"},
+			{Name: "project", Help: "group/project (or group/subgroup/project): restrict the connection to this one project"},
+		},
+		DefaultName: func(config.Values) string { return "gitlab" },
 	},
-	defaultName: func(config.Values) string { return "gitlab" },
-	open:        openGitLab,
-	envKeys:     []string{"GITLAB_TOKEN"},
+	open:     openGitLab,
+	envKeys:  []string{"GITLAB_TOKEN"},
+	repoForm: "group/project",
 }
 
 type gitlabSource struct {
@@ -37,15 +41,15 @@ type gitlabSource struct {
 	restrict      string
 }
 
-func openGitLab(_ string, v config.Values, _ config.Limits) (source, string, error) {
+func openGitLab(_ string, v config.Values, _ config.Limits) (source, error) {
 	restrict, err := checkRepoSetting(v.Get("project"), "project", "group/project")
 	if err != nil {
-		return nil, "", err
+		return nil, err
 	}
 	base := "https://gitlab.com"
 	if raw := v.Get("base_url"); raw != "" {
 		if base, err = hostBaseURL(raw, "base_url", "https://gitlab.example.com"); err != nil {
-			return nil, "", err
+			return nil, err
 		}
 	}
 	base = strings.TrimSuffix(base, "/api/v4")
@@ -57,12 +61,14 @@ func openGitLab(_ string, v config.Values, _ config.Limits) (source, string, err
 		gitlab.WithoutRetries(),
 		gitlab.WithUserAgent("opstower"))
 	if err != nil {
-		return nil, "", fmt.Errorf("GitLab client: %v", err)
+		return nil, fmt.Errorf("GitLab client: %v", err)
 	}
-	return &gitlabSource{client: client, defaultBranch: v.Get("default_branch"), restrict: restrict}, restrict, nil
+	return &gitlabSource{client: client, defaultBranch: v.Get("default_branch"), restrict: restrict}, nil
 }
 
 func (g *gitlabSource) close() {}
+
+func (g *gitlabSource) restrictedTo() string { return g.restrict }
 
 func (g *gitlabSource) err(err error, what string) error {
 	if err == nil {

@@ -18,19 +18,23 @@ import (
 	"time"
 
 	"github.com/opstower/opstower/shared/config"
+	"github.com/opstower/opstower/shared/connections"
 	"github.com/opstower/opstower/shared/suggest"
 	"github.com/opstower/opstower/shared/toolkit"
 )
 
 var localProvider = &provider{
-	name:  "local",
-	title: "local git",
-	fields: []config.Field{
-		{Name: "path", Required: true, Help: "the repository's top folder (or a bare repository)"},
-		{Name: "default_branch", Help: "the ref read when a call names none; default HEAD"},
+	Provider: connections.Provider{
+		Name:    "local",
+		Aliases: []string{"git"},
+		Title:   "local git",
+		Fields: []config.Field{
+			{Name: "path", Required: true, Help: "the repository's top folder (or a bare repository)"},
+			{Name: "default_branch", Help: "the ref read when a call names none; default HEAD"},
+		},
+		DefaultName: func(v config.Values) string { return filepath.Base(filepath.Clean(v.Get("path"))) },
 	},
-	defaultName: func(v config.Values) string { return filepath.Base(filepath.Clean(v.Get("path"))) },
-	open:        openLocal,
+	open: openLocal,
 }
 
 // maxFileRead bounds how much of one file read_file and blame load.
@@ -52,23 +56,26 @@ type localRepo struct {
 	noPCRE  bool // this git has no Perl-compatible regexes; use -E
 }
 
-func openLocal(name string, v config.Values, _ config.Limits) (source, string, error) {
+func openLocal(name string, v config.Values, _ config.Limits) (source, error) {
 	gitPath, err := exec.LookPath("git")
 	if err != nil {
-		return nil, "", errors.New("local repositories are read with the git command, which is not installed or not on PATH; install git 2.24 or later (apt-get install git, brew install git, or https://git-scm.com)")
+		return nil, errors.New("local repositories are read with the git command, which is not installed or not on PATH; install git 2.24 or later (apt-get install git, brew install git, or https://git-scm.com)")
 	}
 	path := v.Get("path")
 	if st, err := os.Stat(path); err != nil || !st.IsDir() {
-		return nil, "", fmt.Errorf("repository folder %s does not exist or is not a folder", path)
+		return nil, fmt.Errorf("repository folder %s does not exist or is not a folder", path)
 	}
 	ref := v.Get("default_branch")
 	if ref == "" {
 		ref = "HEAD"
 	}
-	return &localRepo{name: name, path: path, defaultRef: ref, gitPath: gitPath}, name, nil
+	return &localRepo{name: name, path: path, defaultRef: ref, gitPath: gitPath}, nil
 }
 
 func (r *localRepo) close() {}
+
+// restrictedTo is the repository itself: a local connection serves one.
+func (r *localRepo) restrictedTo() string { return r.name }
 
 // safeConfig overrides every repository setting that would make a read
 // command run a program or write a file.

@@ -10,44 +10,45 @@ import (
 	"time"
 
 	"github.com/opstower/opstower/shared/config"
+	"github.com/opstower/opstower/shared/connections"
 )
 
-// provider describes one kind of code connection: its settings and how to
-// open it (without contacting anything).
+// provider is one kind of code connection: what every provider declares,
+// how to open it (without contacting anything), and which environment
+// variables bring it in.
 type provider struct {
-	name        string // config name
-	title       string // shown to people and models
-	fields      []config.Field
-	defaultName func(config.Values) string
-	// open builds the source and returns the one repository it is limited
-	// to, if any.
-	open func(name string, v config.Values, l config.Limits) (source, string, error)
+	connections.Provider
+	// open builds the source of the connection labelled name.
+	open func(name string, v config.Values, l config.Limits) (source, error)
 	// envKeys are the variables whose presence makes FromEnv add a
 	// connection of this provider.
 	envKeys []string
+	// repoForm is how a host writes a repository (owner/name), for the
+	// repo argument's help and errors.
+	repoForm string
 }
 
-// providers is the registry, in the order used in help and errors.
+// conn is one open code connection: a local repository, or an account on
+// a code host.
+type conn = connections.Conn[*provider, source]
+
+// providers are the code providers, in the order help and errors list them.
 var providers = []*provider{localProvider, githubProvider, gitlabProvider, bitbucketProvider}
 
-func providerFor(c config.Connection) (*provider, error) {
-	name := strings.ToLower(c.Provider)
-	if name == "" && c.Settings["path"] != "" {
-		return localProvider, nil
-	}
-	for _, p := range providers {
-		if p.name == name || (p == localProvider && name == "git") {
-			return p, nil
+// registry opens the code connections of a configuration; a connection
+// with a path and no provider is a local repository.
+var registry = &connections.Registry[*provider, source]{
+	Category:  Category,
+	Noun:      "code",
+	Providers: providers,
+	Infer: func(c config.Connection) (*provider, error) {
+		if c.Provider == "" && c.Settings["path"] != "" {
+			return localProvider, nil
 		}
-	}
-	if c.Category == Category {
-		var names []string
-		for _, p := range providers {
-			names = append(names, p.name)
-		}
-		return nil, fmt.Errorf("connection %q: unknown code provider %q; known: %s", c.Name, c.Provider, strings.Join(names, ", "))
-	}
-	return nil, nil
+		return nil, nil
+	},
+	LabelHint: "give each a label (--repo NAME=PATH, or name: in the config file)",
+	Close:     func(s source) error { s.close(); return nil },
 }
 
 var labelRE = regexp.MustCompile(`^([A-Za-z0-9_.-]+)=(.+)$`)
@@ -74,7 +75,7 @@ func ParseRepo(arg string) (config.Connection, error) {
 	} else if !st.IsDir() {
 		return config.Connection{}, fmt.Errorf("--repo %s: not a directory; pass the repository's top folder", path)
 	}
-	return config.Connection{Name: name, Category: Category, Provider: localProvider.name, Settings: map[string]string{"path": abs}}, nil
+	return config.Connection{Name: name, Category: Category, Provider: localProvider.Name, Settings: map[string]string{"path": abs}}, nil
 }
 
 // FromEnv returns a connection for each hosted provider whose credential is
@@ -91,12 +92,12 @@ func FromEnv(lookup func(string) (string, bool), except []config.Connection) []c
 	}
 	var out []config.Connection
 	for _, p := range providers {
-		if have[p.name] {
+		if have[p.Name] {
 			continue
 		}
 		for _, k := range p.envKeys {
 			if v, ok := lookup(k); ok && v != "" {
-				out = append(out, config.Connection{Category: Category, Provider: p.name, Settings: map[string]string{}})
+				out = append(out, config.Connection{Category: Category, Provider: p.Name, Settings: map[string]string{}})
 				break
 			}
 		}
@@ -115,6 +116,10 @@ type source interface {
 	commits(ctx context.Context, repo string, q commitQuery) ([]commitInfo, bool, error)
 	commit(ctx context.Context, repo, sha, path string) (*commitInfo, []fileChange, error)
 	compare(ctx context.Context, repo, base, head, path string) (*comparison, error)
+	// restrictedTo is the one repository the source serves: a local
+	// repository's name, or a host connection's restrict-to setting; ""
+	// when every repository of the account is open to it.
+	restrictedTo() string
 	close()
 }
 

@@ -13,13 +13,14 @@ import (
 	"github.com/google/jsonschema-go/jsonschema"
 
 	"github.com/opstower/opstower/shared/config"
+	"github.com/opstower/opstower/shared/connections"
 	"github.com/opstower/opstower/shared/suggest"
 	"github.com/opstower/opstower/shared/timerange"
 	"github.com/opstower/opstower/shared/toolkit"
 )
 
 type handlers struct {
-	conns  []*conn
+	conns  *connections.Set[*provider, source]
 	limits config.Limits
 	logger *slog.Logger
 }
@@ -106,8 +107,8 @@ type (
 
 func (h *handlers) locals() []*conn {
 	var out []*conn
-	for _, c := range h.conns {
-		if c.provider == localProvider {
+	for _, c := range h.conns.All() {
+		if c.Provider == localProvider {
 			out = append(out, c)
 		}
 	}
@@ -116,8 +117,8 @@ func (h *handlers) locals() []*conn {
 
 func (h *handlers) hosted() []*conn {
 	var out []*conn
-	for _, c := range h.conns {
-		if c.provider != localProvider {
+	for _, c := range h.conns.All() {
+		if c.Provider != localProvider {
 			out = append(out, c)
 		}
 	}
@@ -130,23 +131,15 @@ func (h *handlers) repoHelp() string {
 	if l := h.locals(); len(l) > 0 {
 		var names []string
 		for _, c := range l {
-			names = append(names, c.name)
+			names = append(names, c.Name)
 		}
 		parts = append(parts, "a local repository ("+strings.Join(names, ", ")+")")
 	}
-	seen := map[string]bool{}
+	seen := map[*provider]bool{}
 	for _, c := range h.hosted() {
-		if seen[c.provider.name] {
-			continue
-		}
-		seen[c.provider.name] = true
-		switch c.provider {
-		case githubProvider:
-			parts = append(parts, "owner/name on GitHub")
-		case gitlabProvider:
-			parts = append(parts, "group/project on GitLab")
-		case bitbucketProvider:
-			parts = append(parts, "workspace/repo on Bitbucket")
+		if !seen[c.Provider] {
+			seen[c.Provider] = true
+			parts = append(parts, c.Provider.repoForm+" on "+c.Provider.Title)
 		}
 	}
 	return "repository: " + strings.Join(parts, ", or ")
@@ -155,16 +148,12 @@ func (h *handlers) repoHelp() string {
 // shape adapts a tool's schema to the loaded connections.
 func (h *handlers) shape(s *jsonschema.Schema) {
 	if len(h.hosted()) >= 2 {
-		var names []string
-		for _, c := range h.conns {
-			names = append(names, c.name)
-		}
-		toolkit.SetEnum(s, "connection", names)
+		toolkit.SetEnum(s, "connection", h.conns.Names())
 	} else {
 		toolkit.Drop(s, "connection")
 	}
 	if p := s.Properties["repo"]; p != nil {
-		if len(h.conns) == 1 && h.conns[0].repo != "" {
+		if h.conns.Len() == 1 && h.conns.All()[0].Backend.restrictedTo() != "" {
 			toolkit.Drop(s, "repo")
 		} else {
 			p.Description = h.repoHelp()
@@ -300,26 +289,25 @@ func (h *handlers) tools() []toolkit.Tool {
 func (h *handlers) target(connName, repo string) (*conn, string, error) {
 	repo = strings.Trim(strings.TrimSpace(repo), "/")
 	if connName != "" {
-		for _, c := range h.conns {
-			if c.name == connName {
-				return inConn(c, repo)
-			}
+		c, err := h.conns.Named(connName)
+		if err != nil {
+			return nil, "", err
 		}
-		return nil, "", toolkit.Errorf("no connection named %q; connections are: %s", connName, h.names())
+		return inConn(c, repo)
 	}
 	if repo != "" {
 		for _, c := range h.locals() {
-			if c.name == repo {
-				return c, c.name, nil
+			if c.Name == repo {
+				return c, c.Name, nil
 			}
 		}
 		var open []*conn
 		for _, c := range h.hosted() {
-			if c.repo != "" && strings.EqualFold(c.repo, repo) {
-				return c, c.repo, nil
-			}
-			if c.repo == "" {
+			switch only := c.Backend.restrictedTo(); {
+			case only == "":
 				open = append(open, c)
+			case strings.EqualFold(only, repo):
+				return c, only, nil
 			}
 		}
 		if strings.Contains(repo, "/") {
@@ -330,7 +318,7 @@ func (h *handlers) target(connName, repo string) (*conn, string, error) {
 			default:
 				var names []string
 				for _, c := range open {
-					names = append(names, c.name)
+					names = append(names, c.Name)
 				}
 				return nil, "", toolkit.Errorf("%s could be on %s; pass connection", repo, strings.Join(names, " or "))
 			}
@@ -342,50 +330,43 @@ func (h *handlers) target(connName, repo string) (*conn, string, error) {
 		}
 		return nil, "", toolkit.Errorf("%s; pass %s (list_repos shows them)", msg, h.repoHelp())
 	}
-	if len(h.conns) == 1 {
-		return inConn(h.conns[0], "")
+	if h.conns.Len() == 1 {
+		return inConn(h.conns.All()[0], "")
 	}
 	return nil, "", toolkit.Errorf("several repositories are loaded; pass repo: %s (list_repos shows them)", h.repoHelp())
 }
 
 func inConn(c *conn, repo string) (*conn, string, error) {
-	if c.provider == localProvider {
-		if repo != "" && repo != c.name {
-			return nil, "", toolkit.Errorf("connection %s is the local repository %s; leave repo empty or pass %q", c.name, c.name, c.name)
+	if c.Provider == localProvider {
+		if repo != "" && repo != c.Name {
+			return nil, "", toolkit.Errorf("connection %s is the local repository %s; leave repo empty or pass %q", c.Name, c.Name, c.Name)
 		}
-		return c, c.name, nil
+		return c, c.Name, nil
 	}
+	only := c.Backend.restrictedTo()
 	if repo == "" {
-		if c.repo != "" {
-			return c, c.repo, nil
+		if only != "" {
+			return c, only, nil
 		}
-		return nil, "", toolkit.Errorf("pass repo (%s); list_repos shows the repositories of %s", map[*provider]string{githubProvider: "owner/name", gitlabProvider: "group/project", bitbucketProvider: "workspace/repo"}[c.provider], c.name)
+		return nil, "", toolkit.Errorf("pass repo (%s); list_repos shows the repositories of %s", c.Provider.repoForm, c.Name)
 	}
-	if c.repo != "" && !strings.EqualFold(repo, c.repo) {
-		return nil, "", toolkit.Errorf("connection %s is restricted to %s; %s is not available through it", c.name, c.repo, repo)
+	if only != "" && !strings.EqualFold(repo, only) {
+		return nil, "", toolkit.Errorf("connection %s is restricted to %s; %s is not available through it", c.Name, only, repo)
 	}
 	if !strings.Contains(repo, "/") {
-		return nil, "", toolkit.Errorf("repo %q needs its owner: write it as %s", repo, map[*provider]string{githubProvider: "owner/name", gitlabProvider: "group/project", bitbucketProvider: "workspace/repo"}[c.provider])
+		return nil, "", toolkit.Errorf("repo %q needs its owner: write it as %s", repo, c.Provider.repoForm)
 	}
 	return c, repo, nil
 }
 
 func (h *handlers) knownRepos() []string {
 	var out []string
-	for _, c := range h.conns {
-		if c.repo != "" {
-			out = append(out, c.repo)
+	for _, c := range h.conns.All() {
+		if r := c.Backend.restrictedTo(); r != "" {
+			out = append(out, r)
 		}
 	}
 	return out
-}
-
-func (h *handlers) names() string {
-	var out []string
-	for _, c := range h.conns {
-		out = append(out, c.name)
-	}
-	return strings.Join(out, ", ")
 }
 
 func (h *handlers) limit(n int) (int, error) {
@@ -404,10 +385,10 @@ func (h *handlers) deadline(ctx context.Context) (context.Context, context.Cance
 
 // label names a repository in output: the local name or host/repo.
 func label(c *conn, repo string) string {
-	if c.provider == localProvider {
+	if c.Provider == localProvider {
 		return repo
 	}
-	return repo + " (" + c.provider.title + ")"
+	return repo + " (" + c.Provider.Title + ")"
 }
 
 func (h *handlers) listRepos(ctx context.Context, in listReposArgs) (string, error) {
@@ -415,29 +396,25 @@ func (h *handlers) listRepos(ctx context.Context, in listReposArgs) (string, err
 	if err != nil {
 		return "", err
 	}
-	conns := h.conns
+	conns := h.conns.All()
 	if in.Connection != "" {
-		conns = nil
-		for _, c := range h.conns {
-			if c.name == in.Connection {
-				conns = []*conn{c}
-			}
+		c, err := h.conns.Named(in.Connection)
+		if err != nil {
+			return "", err
 		}
-		if conns == nil {
-			return "", toolkit.Errorf("no connection named %q; connections are: %s", in.Connection, h.names())
-		}
+		conns = []*conn{c}
 	}
 	ctx, cancel := h.deadline(ctx)
 	defer cancel()
 	var all []repoInfo
 	more := false
 	for _, c := range conns {
-		if c.provider == localProvider && in.Query != "" && !strings.Contains(strings.ToLower(c.name), strings.ToLower(in.Query)) {
+		if c.Provider == localProvider && in.Query != "" && !strings.Contains(strings.ToLower(c.Name), strings.ToLower(in.Query)) {
 			continue
 		}
-		list, m, err := c.src.listRepos(ctx, in.Query, limit)
+		list, m, err := c.Backend.listRepos(ctx, in.Query, limit)
 		if err != nil {
-			return "", fmt.Errorf("%s: %w", c.name, err)
+			return "", fmt.Errorf("%s: %w", c.Name, err)
 		}
 		more = more || m
 		all = append(all, list...)
@@ -520,7 +497,7 @@ func (h *handlers) listFiles(ctx context.Context, in listFilesArgs) (string, err
 		} else {
 			dir = ""
 		}
-		l, err := c.src.listFiles(ctx, repo, in.Ref, dir, true, 50000)
+		l, err := c.Backend.listFiles(ctx, repo, in.Ref, dir, true, 50000)
 		if err != nil {
 			return "", err
 		}
@@ -539,7 +516,7 @@ func (h *handlers) listFiles(ctx context.Context, in listFilesArgs) (string, err
 		}
 		return renderListing(out, label(c, repo), p, limit), nil
 	}
-	l, err := c.src.listFiles(ctx, repo, in.Ref, p, in.Recursive, limit)
+	l, err := c.Backend.listFiles(ctx, repo, in.Ref, p, in.Recursive, limit)
 	if err != nil {
 		return "", err
 	}
@@ -560,7 +537,7 @@ func (h *handlers) readFile(ctx context.Context, in readFileArgs) (string, error
 	}
 	ctx, cancel := h.deadline(ctx)
 	defer cancel()
-	fc, err := c.src.readFile(ctx, repo, in.Ref, in.Path, lr)
+	fc, err := c.Backend.readFile(ctx, repo, in.Ref, in.Path, lr)
 	if err != nil {
 		return "", err
 	}
@@ -581,7 +558,7 @@ func (h *handlers) search(ctx context.Context, in searchArgs) (string, error) {
 	}
 	ctx, cancel := h.deadline(ctx)
 	defer cancel()
-	res, err := c.src.search(ctx, repo, searchQuery{Query: in.Query, Path: in.Path, Ref: in.Ref, IgnoreCase: in.IgnoreCase, Limit: limit})
+	res, err := c.Backend.search(ctx, repo, searchQuery{Query: in.Query, Path: in.Path, Ref: in.Ref, IgnoreCase: in.IgnoreCase, Limit: limit})
 	if err != nil {
 		return "", err
 	}
@@ -620,13 +597,13 @@ func (h *handlers) listCommits(ctx context.Context, in listCommitsArgs) (string,
 	if err != nil {
 		return "", err
 	}
-	if in.Pickaxe != "" && c.provider != localProvider {
-		return "", toolkit.Errorf("pickaxe works on local repositories only; on %s, use search_code to find where the text is now", c.provider.title)
+	if in.Pickaxe != "" && c.Provider != localProvider {
+		return "", toolkit.Errorf("pickaxe works on local repositories only; on %s, use search_code to find where the text is now", c.Provider.Title)
 	}
 	q := commitQuery{Ref: in.Ref, Path: in.Path, Author: strings.TrimSpace(in.Author), Since: since, Until: until, Pickaxe: in.Pickaxe, Limit: limit}
 	ctx, cancel := h.deadline(ctx)
 	defer cancel()
-	list, more, err := c.src.commits(ctx, repo, q)
+	list, more, err := c.Backend.commits(ctx, repo, q)
 	if err != nil {
 		return "", err
 	}
@@ -647,11 +624,11 @@ func (h *handlers) getCommit(ctx context.Context, in getCommitArgs) (string, err
 	}
 	ctx, cancel := h.deadline(ctx)
 	defer cancel()
-	ci, changes, err := c.src.commit(ctx, repo, sha, in.Path)
+	ci, changes, err := c.Backend.commit(ctx, repo, sha, in.Path)
 	if err != nil {
 		return "", err
 	}
-	changes, err = filterChanges(changes, in.Path, c.provider != localProvider)
+	changes, err = filterChanges(changes, in.Path, c.Provider != localProvider)
 	if err != nil {
 		return "", err
 	}
@@ -703,11 +680,11 @@ func (h *handlers) compare(ctx context.Context, in compareArgs) (string, error) 
 	}
 	ctx, cancel := h.deadline(ctx)
 	defer cancel()
-	cmp, err := c.src.compare(ctx, repo, base, head, in.Path)
+	cmp, err := c.Backend.compare(ctx, repo, base, head, in.Path)
 	if err != nil {
 		return "", err
 	}
-	cmp.Changes, err = filterChanges(cmp.Changes, in.Path, c.provider != localProvider)
+	cmp.Changes, err = filterChanges(cmp.Changes, in.Path, c.Provider != localProvider)
 	if err != nil {
 		return "", err
 	}
@@ -719,9 +696,9 @@ func (h *handlers) blame(ctx context.Context, in blameArgs) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	bs, ok := c.src.(blameSource)
+	bs, ok := c.Backend.(blameSource)
 	if !ok {
-		return "", toolkit.Errorf("blame works on local repositories only; for %s, list_commits with path shows who changed the file", c.provider.title)
+		return "", toolkit.Errorf("blame works on local repositories only; for %s, list_commits with path shows who changed the file", c.Provider.Title)
 	}
 	if strings.TrimSpace(in.Path) == "" {
 		return "", toolkit.Errorf("path is empty; pass a file path (list_files shows them)")
@@ -740,7 +717,7 @@ func (h *handlers) review(connName, repoName string) (*conn, string, reviewSourc
 	if err != nil {
 		return nil, "", nil, err
 	}
-	rs, ok := c.src.(reviewSource)
+	rs, ok := c.Backend.(reviewSource)
 	if !ok {
 		return nil, "", nil, toolkit.Errorf("%s is a local repository: it has no pull requests or pipelines; pass a GitHub, GitLab or Bitbucket repository", repo)
 	}
@@ -771,7 +748,7 @@ func (h *handlers) pulls(ctx context.Context, in pullsArgs) (string, error) {
 		return "", err
 	}
 	noun := "pull request"
-	if c.provider == gitlabProvider {
+	if c.Provider == gitlabProvider {
 		noun = "merge request"
 	}
 	sort.SliceStable(list, func(i, j int) bool { return list[i].Updated.After(list[j].Updated) })
