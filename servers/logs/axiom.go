@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/opstower/opstower/shared/config"
+	"github.com/opstower/opstower/shared/connections"
 	"github.com/opstower/opstower/shared/httpapi"
 	"github.com/opstower/opstower/shared/render"
 	"github.com/opstower/opstower/shared/timerange"
@@ -24,16 +25,18 @@ import (
 const axiomDefaultBaseURL = "https://api.axiom.co"
 
 var axiomProvider = &provider{
-	name:  "axiom",
-	title: "Axiom",
-	fields: []config.Field{
-		{Name: "token", Secret: true, Required: true, Env: "AXIOM_TOKEN", Help: "an API token (xaat- or xapt-) with query access to the datasets"},
-		{Name: "dataset", Env: "AXIOM_DATASET", Help: "the dataset searched when a call names none"},
-		{Name: "org_id", Env: "AXIOM_ORG_ID", Help: "organization ID, needed with personal tokens (xapt-)"},
-		{Name: "base_url", Help: "API base URL, default " + axiomDefaultBaseURL + " (EU: https://api.eu.axiom.co)"},
+	Provider: connections.Provider{
+		Name:  "axiom",
+		Title: "Axiom",
+		Fields: []config.Field{
+			{Name: "token", Secret: true, Required: true, Env: "AXIOM_TOKEN", Help: "an API token (xaat- or xapt-) with query access to the datasets"},
+			{Name: "dataset", Env: "AXIOM_DATASET", Help: "the dataset searched when a call names none"},
+			{Name: "org_id", Env: "AXIOM_ORG_ID", Help: "organization ID, needed with personal tokens (xapt-)"},
+			{Name: "base_url", Help: "API base URL, default " + axiomDefaultBaseURL + " (EU: https://api.eu.axiom.co)"},
+		},
+		DefaultName: func(config.Values) string { return "axiom" },
 	},
-	defaultName: func(config.Values) string { return "axiom" },
-	open:        openAxiom,
+	open: openAxiom,
 }
 
 type axiom struct {
@@ -226,11 +229,11 @@ type aplArgs struct {
 
 // runAPL is the axiom_query tool: APL as written, results as CSV.
 func (h *handlers) runAPL(ctx context.Context, in aplArgs) (string, error) {
-	c, err := h.pickKind(in.Connection, "axiom")
+	c, err := h.conns.Of("axiom").Pick(in.Connection)
 	if err != nil {
 		return "", err
 	}
-	a := c.backend.(*axiom)
+	a := c.Backend.(*axiom)
 	apl := strings.TrimSpace(in.APL)
 	if apl == "" {
 		return "", toolkit.Errorf("apl is empty; start with the dataset, e.g. ['%s'] | where level == 'error' | take 20", first(a.dataset, "DATASET"))

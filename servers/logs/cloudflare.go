@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/opstower/opstower/shared/config"
+	"github.com/opstower/opstower/shared/connections"
 	"github.com/opstower/opstower/shared/httpapi"
 	"github.com/opstower/opstower/shared/render"
 	"github.com/opstower/opstower/shared/timerange"
@@ -30,17 +31,19 @@ const cloudflareDefaultBaseURL = "https://api.cloudflare.com/client/v4"
 const cloudflareRetention = 7 * 24 * time.Hour
 
 var cloudflareProvider = &provider{
-	name:    "cloudflare",
-	aliases: []string{"cloudflare-logging", "cloudflare-workers"},
-	title:   "Cloudflare Workers logs",
-	fields: []config.Field{
-		{Name: "api_token", Secret: true, Required: true, Env: "CLOUDFLARE_API_TOKEN", Help: "an API token with Account → Workers Scripts → Read and Workers Observability read"},
-		{Name: "account_id", Required: true, Env: "CLOUDFLARE_ACCOUNT_ID", Help: "the 32-character Account ID from the dashboard"},
-		{Name: "script_name", Help: "only this Worker's logs"},
-		{Name: "base_url", Help: "API base URL, default " + cloudflareDefaultBaseURL},
+	Provider: connections.Provider{
+		Name:    "cloudflare",
+		Aliases: []string{"cloudflare-logging", "cloudflare-workers"},
+		Title:   "Cloudflare Workers logs",
+		Fields: []config.Field{
+			{Name: "api_token", Secret: true, Required: true, Env: "CLOUDFLARE_API_TOKEN", Help: "an API token with Account → Workers Scripts → Read and Workers Observability read"},
+			{Name: "account_id", Required: true, Env: "CLOUDFLARE_ACCOUNT_ID", Help: "the 32-character Account ID from the dashboard"},
+			{Name: "script_name", Help: "only this Worker's logs"},
+			{Name: "base_url", Help: "API base URL, default " + cloudflareDefaultBaseURL},
+		},
+		DefaultName: func(config.Values) string { return "workers" },
 	},
-	defaultName: func(config.Values) string { return "workers" },
-	open:        openCloudflare,
+	open: openCloudflare,
 }
 
 var cloudflareAccountRE = regexp.MustCompile(`^[0-9a-fA-F]{32}$`)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 
 	"github.com/opstower/opstower/shared/config"
+	"github.com/opstower/opstower/shared/connections"
 	"github.com/opstower/opstower/shared/toolkit"
 )
 
@@ -17,13 +18,11 @@ import (
 
 func init() {
 	for _, p := range []*provider{
-		{name: "cloudwatch", aliases: []string{"aws-cloudwatch", "cloudwatch-logs"}, title: "AWS CloudWatch Logs"},
-		{name: "gcloud", aliases: []string{"gcloud-logging", "google-cloud-logging"}, title: "Google Cloud Logging"},
+		{Provider: connections.Provider{Name: "cloudwatch", Aliases: []string{"aws-cloudwatch", "cloudwatch-logs"}, Title: "AWS CloudWatch Logs"}},
+		{Provider: connections.Provider{Name: "gcloud", Aliases: []string{"gcloud-logging", "google-cloud-logging"}, Title: "Google Cloud Logging"}},
 	} {
-		p := p
-		p.defaultName = func(config.Values) string { return p.name }
 		p.open = func(context.Context, config.Values, openOptions) (backend, error) {
-			return nil, fmt.Errorf("this opstower was built without the %s provider (build tag nocloudsdk); use a standard build", p.title)
+			return nil, fmt.Errorf("this opstower was built without the %s provider (build tag nocloudsdk); use a standard build", p.Title)
 		}
 		registerProvider(p)
 	}

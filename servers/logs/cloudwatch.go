@@ -16,6 +16,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/opstower/opstower/shared/config"
+	"github.com/opstower/opstower/shared/connections"
 	"github.com/opstower/opstower/shared/render"
 	"github.com/opstower/opstower/shared/timerange"
 	"github.com/opstower/opstower/shared/toolkit"
@@ -31,19 +32,21 @@ import (
 // and the credential explicit.
 
 var cloudwatchProvider = &provider{
-	name:    "cloudwatch",
-	aliases: []string{"aws-cloudwatch", "cloudwatch-logs"},
-	title:   "AWS CloudWatch Logs",
-	fields: []config.Field{
-		{Name: "access_key_id", Required: true, Env: "AWS_ACCESS_KEY_ID", Help: "access key of an IAM user with CloudWatchLogsReadOnlyAccess"},
-		{Name: "secret_access_key", Secret: true, Required: true, Env: "AWS_SECRET_ACCESS_KEY", Help: "its secret key"},
-		{Name: "session_token", Secret: true, Env: "AWS_SESSION_TOKEN", Help: "session token, for temporary credentials"},
-		{Name: "region", Required: true, Env: "AWS_REGION", Help: "region of the logs, e.g. us-east-1"},
-		{Name: "log_group", Help: "log group searched when a call names none, e.g. /aws/lambda/my-function"},
-		{Name: "endpoint", Help: "API endpoint URL, for VPC endpoints or a local emulator"},
+	Provider: connections.Provider{
+		Name:    "cloudwatch",
+		Aliases: []string{"aws-cloudwatch", "cloudwatch-logs"},
+		Title:   "AWS CloudWatch Logs",
+		Fields: []config.Field{
+			{Name: "access_key_id", Required: true, Env: "AWS_ACCESS_KEY_ID", Help: "access key of an IAM user with CloudWatchLogsReadOnlyAccess"},
+			{Name: "secret_access_key", Secret: true, Required: true, Env: "AWS_SECRET_ACCESS_KEY", Help: "its secret key"},
+			{Name: "session_token", Secret: true, Env: "AWS_SESSION_TOKEN", Help: "session token, for temporary credentials"},
+			{Name: "region", Required: true, Env: "AWS_REGION", Help: "region of the logs, e.g. us-east-1"},
+			{Name: "log_group", Help: "log group searched when a call names none, e.g. /aws/lambda/my-function"},
+			{Name: "endpoint", Help: "API endpoint URL, for VPC endpoints or a local emulator"},
+		},
+		DefaultName: func(v config.Values) string { return "cloudwatch" },
 	},
-	defaultName: func(v config.Values) string { return "cloudwatch" },
-	open:        openCloudWatch,
+	open: openCloudWatch,
 }
 
 // cloudwatchMaxBackoff caps the SDK's wait between retries of throttled
@@ -313,8 +316,7 @@ func init() { registerProvider(cloudwatchProvider) }
 // cloudwatchTools is the Logs Insights tool, offered when a CloudWatch
 // connection is loaded.
 func (h *handlers) cloudwatchTools() []toolkit.Tool {
-	names := h.namesOf("cloudwatch")
-	if len(names) == 0 {
+	if h.conns.Of("cloudwatch").Len() == 0 {
 		return nil
 	}
 	return []toolkit.Tool{toolkit.New(toolkit.Def{
@@ -323,7 +325,7 @@ func (h *handlers) cloudwatchTools() []toolkit.Tool {
 		Description: "Run a Logs Insights query (fields, filter, stats ... by bin(5m), sort, limit) over log groups; waits for it, stops it on cancel or deadline. " +
 			"Scans cost money: keep the window short.",
 		Hints:  toolkit.ReadOpenWorld,
-		Schema: h.kindSchema(names),
+		Schema: h.nativeSchema("cloudwatch"),
 	}, h.runInsights)}
 }
 
@@ -333,11 +335,11 @@ var insightsPoll = 300 * time.Millisecond
 
 // runInsights is the cloudwatch_insights_query tool.
 func (h *handlers) runInsights(ctx context.Context, in insightsArgs) (string, error) {
-	conn, err := h.pickKind(in.Connection, "cloudwatch")
+	conn, err := h.conns.Of("cloudwatch").Pick(in.Connection)
 	if err != nil {
 		return "", err
 	}
-	c := conn.backend.(*cloudwatch)
+	c := conn.Backend.(*cloudwatch)
 	q := strings.TrimSpace(in.Query)
 	if q == "" {
 		return "", toolkit.Errorf("query is empty; for example: fields @timestamp, @message | filter @message like /ERROR/ | sort @timestamp desc | limit 20")

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -27,6 +28,7 @@ import (
 	"google.golang.org/protobuf/types/known/structpb"
 
 	"github.com/opstower/opstower/shared/config"
+	"github.com/opstower/opstower/shared/connections"
 	"github.com/opstower/opstower/shared/lazy"
 	"github.com/opstower/opstower/shared/render"
 	"github.com/opstower/opstower/shared/secret"
@@ -42,18 +44,20 @@ import (
 // payload; its type is linked in (auditpb) so such entries can be read.
 
 var gcloudProvider = &provider{
-	name:    "gcloud",
-	aliases: []string{"gcloud-logging", "google-cloud-logging"},
-	title:   "Google Cloud Logging",
-	fields: []config.Field{
-		{Name: "project_id", Required: true, Env: "GOOGLE_CLOUD_PROJECT", Help: "the project whose logs are read, e.g. my-project-123"},
-		{Name: "credentials_json", Secret: true, Env: "GOOGLE_CREDENTIALS_JSON", Help: "the service account key (JSON) of an account with roles/logging.viewer"},
-		{Name: "credentials_file", Env: "GOOGLE_APPLICATION_CREDENTIALS", Help: "path of that key file, instead of credentials_json"},
-		{Name: "default_filter", Help: `a filter ANDed to every query, e.g. resource.type="cloud_run_revision"`},
-		{Name: "endpoint", Help: "gRPC endpoint host:port; a loopback address is dialled without TLS or credentials (for an emulator)"},
+	Provider: connections.Provider{
+		Name:    "gcloud",
+		Aliases: []string{"gcloud-logging", "google-cloud-logging"},
+		Title:   "Google Cloud Logging",
+		Fields: []config.Field{
+			{Name: "project_id", Required: true, Env: "GOOGLE_CLOUD_PROJECT", Help: "the project whose logs are read, e.g. my-project-123"},
+			{Name: "credentials_json", Secret: true, Env: "GOOGLE_CREDENTIALS_JSON", Help: "the service account key (JSON) of an account with roles/logging.viewer"},
+			{Name: "credentials_file", Env: "GOOGLE_APPLICATION_CREDENTIALS", Help: "path of that key file, instead of credentials_json"},
+			{Name: "default_filter", Help: `a filter ANDed to every query, e.g. resource.type="cloud_run_revision"`},
+			{Name: "endpoint", Help: "gRPC endpoint host:port; a loopback address is dialled without TLS or credentials (for an emulator)"},
+		},
+		DefaultName: func(config.Values) string { return "gcloud" },
 	},
-	defaultName: func(config.Values) string { return "gcloud" },
-	open:        openGCloud,
+	open: openGCloud,
 }
 
 func init() { registerProvider(gcloudProvider) }
@@ -297,7 +301,7 @@ func (g *gcloud) fetch(ctx context.Context, f *filter, max int, fn func(*event) 
 	if n == 0 && f.Source != "" {
 		// Cloud Logging answers an unknown log name with no entries; say
 		// so, with the names it has.
-		if names, err := g.logNames(ctx, 1000); err == nil && !contains(names, strings.TrimPrefix(f.Source, "projects/"+g.project+"/logs/")) {
+		if names, err := g.logNames(ctx, 1000); err == nil && !slices.Contains(names, strings.TrimPrefix(f.Source, "projects/"+g.project+"/logs/")) {
 			return info, toolkit.Errorf("project %s has no log %q%s", g.project, f.Source, didYouMean(f.Source, names))
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -42,19 +43,19 @@ func recordEvent(rec map[string]any, source string) event {
 	for _, k := range keys {
 		v := rec[k]
 		switch {
-		case e.Time.IsZero() && contains(timeKeys, k):
+		case e.Time.IsZero() && slices.Contains(timeKeys, k):
 			if t, ok := anyTime(v); ok {
 				e.Time = t
 				continue
 			}
-		case e.Level == levelUnknown && contains(levelKeys, k):
+		case e.Level == levelUnknown && slices.Contains(levelKeys, k):
 			if s, ok := v.(string); ok {
 				if lv := levelOf([]byte(s)); lv != levelUnknown {
 					e.Level = lv
 					continue
 				}
 			}
-		case e.Message == "" && contains(msgKeys, k):
+		case e.Message == "" && slices.Contains(msgKeys, k):
 			if s, ok := v.(string); ok {
 				e.Message = s
 				continue

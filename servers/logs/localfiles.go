@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/opstower/opstower/shared/config"
+	"github.com/opstower/opstower/shared/connections"
 	"github.com/opstower/opstower/shared/render"
 	"github.com/opstower/opstower/shared/timebucket"
 	"github.com/opstower/opstower/shared/timerange"
@@ -36,22 +37,24 @@ import (
 // app.log-20260301) are read too; compressed ones are streamed.
 
 var localProvider = &provider{
-	name:    "files",
-	aliases: []string{"file", "localfiles", "log-files"},
-	title:   "Local log files",
-	fields: []config.Field{
-		{Name: "path", Required: true, Help: "a file, directory or glob (app/*.log); several separated by commas; rotated siblings (app.log.1, app.log.2.gz) are included"},
+	Provider: connections.Provider{
+		Name:    "files",
+		Aliases: []string{"file", "localfiles", "log-files"},
+		Title:   "Local log files",
+		Fields: []config.Field{
+			{Name: "path", Required: true, Help: "a file, directory or glob (app/*.log); several separated by commas; rotated siblings (app.log.1, app.log.2.gz) are included"},
+		},
+		DefaultName: func(v config.Values) string {
+			p := strings.Split(v.Get("path"), ",")[0]
+			base := filepath.Base(strings.TrimSpace(p))
+			base = strings.TrimSuffix(base, filepath.Ext(base))
+			if base == "" || base == "*" || strings.ContainsAny(base, "*?[") {
+				return "files"
+			}
+			return base
+		},
 	},
-	defaultName: func(v config.Values) string {
-		p := strings.Split(v.Get("path"), ",")[0]
-		base := filepath.Base(strings.TrimSpace(p))
-		base = strings.TrimSuffix(base, filepath.Ext(base))
-		if base == "" || base == "*" || strings.ContainsAny(base, "*?[") {
-			return "files"
-		}
-		return base
-	},
-	open: func(_ context.Context, v config.Values, _ openOptions) (backend, error) {
+	open: func(_ context.Context, v config.Values, o openOptions) (backend, error) {
 		var globs []string
 		for _, p := range strings.Split(v.Get("path"), ",") {
 			if p = strings.TrimSpace(p); p != "" {
@@ -61,7 +64,9 @@ var localProvider = &provider{
 				globs = append(globs, p)
 			}
 		}
-		return newLocalFiles(globs), nil
+		l := newLocalFiles(globs)
+		l.workers = o.workers
+		return l, nil
 	},
 }
 

@@ -2,7 +2,6 @@ package logs
 
 import (
 	"errors"
-	"strings"
 
 	"github.com/google/jsonschema-go/jsonschema"
 
@@ -15,60 +14,28 @@ import (
 // their connection argument lists only those connections.
 func (h *handlers) nativeTools() []toolkit.Tool {
 	var tools []toolkit.Tool
-	if names := h.namesOf("axiom"); len(names) > 0 {
+	if h.conns.Of("axiom").Len() > 0 {
 		tools = append(tools, toolkit.New(toolkit.Def{
 			Name:        "axiom_query",
 			Title:       "Axiom APL query",
 			Description: "Run an APL query on Axiom (filters, summarize, top). Time window from since/until, default 24h; 100 rows unless limit.",
 			Hints:       toolkit.ReadOpenWorld,
-			Schema:      h.kindSchema(names),
+			Schema:      h.nativeSchema("axiom"),
 		}, h.runAPL))
 	}
 	tools = append(tools, h.cloudwatchTools()...)
 	return tools
 }
 
-// namesOf lists the connections of one provider.
-func (h *handlers) namesOf(kind string) []string {
-	var out []string
-	for _, c := range h.conns {
-		if c.provider.name == kind {
-			out = append(out, c.name)
-		}
-	}
-	return out
-}
-
-func (h *handlers) kindSchema(names []string) func(*jsonschema.Schema) {
+// nativeSchema adapts a native tool's schema to the connections of its
+// provider.
+func (h *handlers) nativeSchema(provider string) func(*jsonschema.Schema) {
 	return func(s *jsonschema.Schema) {
-		if len(names) == 1 {
-			toolkit.Drop(s, "connection")
-		} else {
-			toolkit.SetEnum(s, "connection", names)
-			s.Required = append(s.Required, "connection")
-		}
+		h.conns.Of(provider).ConnectionSchema(s)
 		if p := s.Properties["log_groups"]; p != nil {
 			p.Types, p.Type = nil, "array"
 		}
 	}
-}
-
-// pickKind returns the connection of one provider a call names.
-func (h *handlers) pickKind(name, kind string) (*conn, error) {
-	names := h.namesOf(kind)
-	if name == "" {
-		if len(names) == 1 {
-			name = names[0]
-		} else {
-			return nil, toolkit.Errorf("several %s connections are loaded; pass connection, one of: %s", kind, strings.Join(names, ", "))
-		}
-	}
-	for _, c := range h.conns {
-		if c.name == name && c.provider.name == kind {
-			return c, nil
-		}
-	}
-	return nil, toolkit.Errorf("no %s connection named %q; %s connections are: %s", kind, name, kind, strings.Join(names, ", "))
 }
 
 func (h *handlers) rowLimit(n int) (int, error) {

@@ -13,6 +13,7 @@ import (
 	"github.com/google/jsonschema-go/jsonschema"
 
 	"github.com/opstower/opstower/shared/config"
+	"github.com/opstower/opstower/shared/connections"
 	"github.com/opstower/opstower/shared/render"
 	"github.com/opstower/opstower/shared/timebucket"
 	"github.com/opstower/opstower/shared/timerange"
@@ -20,7 +21,7 @@ import (
 )
 
 type handlers struct {
-	conns  []*conn
+	conns  *connections.Set[*provider, backend]
 	limits config.Limits
 	logger *slog.Logger
 }
@@ -67,24 +68,14 @@ type (
 type nativeFilterer interface{ nativeFilter() string }
 
 func (h *handlers) tools() []toolkit.Tool {
-	names := make([]string, len(h.conns))
 	var natives []string
-	for i, c := range h.conns {
-		names[i] = c.name
-		if nf, ok := c.backend.(nativeFilterer); ok {
+	for _, c := range h.conns.All() {
+		if nf, ok := c.Backend.(nativeFilterer); ok {
 			natives = append(natives, nf.nativeFilter())
 		}
 	}
-	connSchema := func(s *jsonschema.Schema, names []string) {
-		if len(names) == 1 {
-			toolkit.Drop(s, "connection")
-			return
-		}
-		toolkit.SetEnum(s, "connection", names)
-		s.Required = append(s.Required, "connection")
-	}
 	filterSchema := func(s *jsonschema.Schema) {
-		connSchema(s, names)
+		h.conns.ConnectionSchema(s)
 		if len(natives) == 0 {
 			toolkit.Drop(s, "filter")
 		} else {
@@ -111,7 +102,7 @@ func (h *handlers) tools() []toolkit.Tool {
 			Title:       "List log sources",
 			Description: "What can be searched: files (format, first/last time), datasets, log groups, log names, workers. Call first.",
 			Hints:       h.hints(),
-			Schema:      func(s *jsonschema.Schema) { connSchema(s, names) },
+			Schema:      h.conns.ConnectionSchema,
 		}, h.listSources),
 		toolkit.New(toolkit.Def{
 			Name:  "search_logs",
@@ -153,8 +144,8 @@ func (h *handlers) tools() []toolkit.Tool {
 // hints are Read for local files only, ReadOpenWorld when a hosted
 // service is involved.
 func (h *handlers) hints() toolkit.Hints {
-	for _, c := range h.conns {
-		if _, local := c.backend.(*localFiles); !local {
+	for _, c := range h.conns.All() {
+		if _, local := c.Backend.(*localFiles); !local {
 			return toolkit.ReadOpenWorld
 		}
 	}
@@ -173,30 +164,6 @@ func dedupe(in []string) []string {
 	return out
 }
 
-// pick returns the connection a call names.
-func (h *handlers) pick(name string) (*conn, error) {
-	if name == "" {
-		if len(h.conns) == 1 {
-			return h.conns[0], nil
-		}
-		return nil, toolkit.Errorf("several connections are loaded; pass connection, one of: %s", h.names())
-	}
-	for _, c := range h.conns {
-		if c.name == name {
-			return c, nil
-		}
-	}
-	return nil, toolkit.Errorf("no connection named %q; connections are: %s", name, h.names())
-}
-
-func (h *handlers) names() string {
-	var out []string
-	for _, c := range h.conns {
-		out = append(out, c.name)
-	}
-	return strings.Join(out, ", ")
-}
-
 func (h *handlers) withTimeout(ctx context.Context) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(ctx, time.Duration(h.limits.Timeout))
 }
@@ -204,7 +171,7 @@ func (h *handlers) withTimeout(ctx context.Context) (context.Context, context.Ca
 // buildFilter checks the shared arguments and turns them into a filter.
 func (h *handlers) buildFilter(c *conn, a filterArgs, defaultLevel level) (*filter, error) {
 	f := &filter{Source: strings.TrimSpace(a.Source), Native: strings.TrimSpace(a.Filter)}
-	lb := c.backend.lookback()
+	lb := c.Backend.lookback()
 	since, until := strings.TrimSpace(a.Since), strings.TrimSpace(a.Until)
 	switch {
 	case since == "" && until == "" && lb == 0:
@@ -242,8 +209,8 @@ func (h *handlers) buildFilter(c *conn, a filterArgs, defaultLevel level) (*filt
 		return nil, err
 	}
 	if f.Native != "" {
-		if _, ok := c.backend.(nativeFilterer); !ok {
-			return nil, toolkit.Errorf("%s (%s) has no native filter language; use text, regex, level and fields", c.name, c.provider.title)
+		if _, ok := c.Backend.(nativeFilterer); !ok {
+			return nil, toolkit.Errorf("%s (%s) has no native filter language; use text, regex, level and fields", c.Name, c.Provider.Title)
 		}
 	}
 	return f, nil
@@ -265,24 +232,24 @@ func (h *handlers) backendError(ctx context.Context, c *conn, err error) error {
 	case errors.As(err, &te):
 		return err
 	case errors.Is(err, context.DeadlineExceeded) || errors.Is(ctx.Err(), context.DeadlineExceeded):
-		return toolkit.Errorf("%s: stopped at the %s deadline; narrow the time range (since/until), add a level, text or source", c.name, time.Duration(h.limits.Timeout))
+		return toolkit.Errorf("%s: stopped at the %s deadline; narrow the time range (since/until), add a level, text or source", c.Name, time.Duration(h.limits.Timeout))
 	}
-	return fmt.Errorf("%s (%s): %w", c.name, c.provider.title, err)
+	return fmt.Errorf("%s (%s): %w", c.Name, c.Provider.Title, err)
 }
 
 func (h *handlers) listSources(ctx context.Context, in sourcesArgs) (string, error) {
-	c, err := h.pick(in.Connection)
+	c, err := h.conns.Pick(in.Connection)
 	if err != nil {
 		return "", err
 	}
 	ctx, cancel := h.withTimeout(ctx)
 	defer cancel()
-	st, err := c.backend.sources(ctx, strings.TrimSpace(in.Pattern))
+	st, err := c.Backend.sources(ctx, strings.TrimSpace(in.Pattern))
 	if err != nil {
 		return "", h.backendError(ctx, c, err)
 	}
 	if len(st.Rows) == 0 {
-		msg := fmt.Sprintf("%s (%s) has no sources", c.name, c.provider.title)
+		msg := fmt.Sprintf("%s (%s) has no sources", c.Name, c.Provider.Title)
 		if in.Pattern != "" {
 			msg += fmt.Sprintf(" matching %q; call without pattern to list all", in.Pattern)
 		} else {
@@ -303,7 +270,7 @@ func (h *handlers) listSources(ctx context.Context, in sourcesArgs) (string, err
 			break
 		}
 	}
-	summary := fmt.Sprintf("%d sources in %s (%s).", len(st.Rows), c.name, c.provider.title)
+	summary := fmt.Sprintf("%d sources in %s (%s).", len(st.Rows), c.Name, c.Provider.Title)
 	if st.Note != "" {
 		summary += " " + st.Note
 	}
@@ -311,7 +278,7 @@ func (h *handlers) listSources(ctx context.Context, in sourcesArgs) (string, err
 }
 
 func (h *handlers) search(ctx context.Context, in searchArgs) (string, error) {
-	c, err := h.pick(in.Connection)
+	c, err := h.conns.Pick(in.Connection)
 	if err != nil {
 		return "", err
 	}
@@ -329,7 +296,7 @@ func (h *handlers) search(ctx context.Context, in searchArgs) (string, error) {
 	ctx, cancel := h.withTimeout(ctx)
 	defer cancel()
 	start := time.Now()
-	res, err := c.backend.search(ctx, f, limit)
+	res, err := c.Backend.search(ctx, f, limit)
 	if err != nil {
 		return "", h.backendError(ctx, c, err)
 	}
@@ -343,7 +310,7 @@ func (h *handlers) search(ctx context.Context, in searchArgs) (string, error) {
 	if res.More {
 		total = "more than " + total
 	}
-	fmt.Fprintf(&b, "%s lines matched %s in %s (scanned %s, %s).", total, f.describe(), c.name, res.Scanned, ms(elapsed))
+	fmt.Fprintf(&b, "%s lines matched %s in %s (scanned %s, %s).", total, f.describe(), c.Name, res.Scanned, ms(elapsed))
 	if shown < res.Total || res.More {
 		fmt.Fprintf(&b, " Showing the newest %d, oldest first.", shown)
 	}
@@ -373,7 +340,7 @@ func (h *handlers) notes(b *strings.Builder, info scanInfo) {
 // emptyHint explains an empty result: what was searched and what to try.
 func (h *handlers) emptyHint(ctx context.Context, c *conn, f *filter, info scanInfo, what string) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "No %s matched %s in %s", what, f.describe(), c.name)
+	fmt.Fprintf(&b, "No %s matched %s in %s", what, f.describe(), c.Name)
 	if info.Scanned != "" {
 		fmt.Fprintf(&b, " (scanned %s)", info.Scanned)
 	}
@@ -385,7 +352,7 @@ func (h *handlers) emptyHint(ctx context.Context, c *conn, f *filter, info scanI
 		}
 		b.WriteString(" Searched: " + strings.Join(names, ", ") + ".")
 	}
-	if r, ok := c.backend.extent(ctx, f.Source); ok {
+	if r, ok := c.Backend.extent(ctx, f.Source); ok {
 		b.WriteString(" The data spans " + r.String() + ".")
 	}
 	var tries []string
@@ -416,7 +383,7 @@ func (h *handlers) emptyHint(ctx context.Context, c *conn, f *filter, info scanI
 }
 
 func (h *handlers) count(ctx context.Context, in countArgs) (string, error) {
-	c, err := h.pick(in.Connection)
+	c, err := h.conns.Pick(in.Connection)
 	if err != nil {
 		return "", err
 	}
@@ -428,9 +395,9 @@ func (h *handlers) count(ctx context.Context, in countArgs) (string, error) {
 	defer cancel()
 	r := f.Range
 	if !f.HasRange {
-		ext, ok := c.backend.extent(ctx, f.Source)
+		ext, ok := c.Backend.extent(ctx, f.Source)
 		if !ok {
-			return "", toolkit.Errorf("%s: cannot tell the time span of the logs (no timestamps found); pass since and until", c.name)
+			return "", toolkit.Errorf("%s: cannot tell the time span of the logs (no timestamps found); pass since and until", c.Name)
 		}
 		r = ext
 	}
@@ -446,7 +413,7 @@ func (h *handlers) count(ctx context.Context, in countArgs) (string, error) {
 	}
 	counts := timebucket.New(r.Start, r.End, width)
 	start := time.Now()
-	info, err := c.backend.count(ctx, f, counts, strings.TrimSpace(in.GroupBy))
+	info, err := c.Backend.count(ctx, f, counts, strings.TrimSpace(in.GroupBy))
 	if err != nil {
 		return "", h.backendError(ctx, c, err)
 	}
@@ -457,7 +424,7 @@ func (h *handlers) count(ctx context.Context, in countArgs) (string, error) {
 	pi, peak := counts.Peak()
 	pt, _ := counts.Bucket(pi)
 	fmt.Fprintf(&b, "%s lines matched %s in %s, in %s buckets from %s (scanned %s, %s). Peak: %s at %s.",
-		render.Count(counts.Total()), f.describe(), c.name, width, when(counts.Start), info.Scanned, ms(time.Since(start)),
+		render.Count(counts.Total()), f.describe(), c.Name, width, when(counts.Start), info.Scanned, ms(time.Since(start)),
 		render.Count(peak), pt.Format(timebucket.Layout(width)))
 	if counts.Outside > 0 {
 		fmt.Fprintf(&b, " %s matching lines had no timestamp or fell outside the buckets.", render.Count(counts.Outside))
@@ -470,7 +437,7 @@ func (h *handlers) count(ctx context.Context, in countArgs) (string, error) {
 }
 
 func (h *handlers) signatures(ctx context.Context, in signaturesArgs) (string, error) {
-	c, err := h.pick(in.Connection)
+	c, err := h.conns.Pick(in.Connection)
 	if err != nil {
 		return "", err
 	}
@@ -488,7 +455,7 @@ func (h *handlers) signatures(ctx context.Context, in signaturesArgs) (string, e
 	ctx, cancel := h.withTimeout(ctx)
 	defer cancel()
 	start := time.Now()
-	t, info, err := c.backend.signatures(ctx, f)
+	t, info, err := c.Backend.signatures(ctx, f)
 	if err != nil {
 		return "", h.backendError(ctx, c, err)
 	}
@@ -504,7 +471,7 @@ func (h *handlers) signatures(ctx context.Context, in signaturesArgs) (string, e
 		}
 	}
 	summary := fmt.Sprintf("%s lines matched %s in %s, in %s distinct signatures; top %d by count (scanned %s, %s). <n> <hex> <uuid> <ip> <path> <url> <email> and \"*\" mark masked parts.",
-		render.Count(t.total), f.describe(), c.name, render.Count(len(t.m)+t.dropped), len(sigs), info.Scanned, ms(time.Since(start)))
+		render.Count(t.total), f.describe(), c.Name, render.Count(len(t.m)+t.dropped), len(sigs), info.Scanned, ms(time.Since(start)))
 	var b strings.Builder
 	b.WriteString(tab.Render(summary, "Raise top, or narrow with since/until, source or text."))
 	if len(t.m) > len(sigs) {
@@ -516,7 +483,7 @@ func (h *handlers) signatures(ctx context.Context, in signaturesArgs) (string, e
 }
 
 func (h *handlers) fields(ctx context.Context, in fieldsArgs) (string, error) {
-	c, err := h.pick(in.Connection)
+	c, err := h.conns.Pick(in.Connection)
 	if err != nil {
 		return "", err
 	}
@@ -526,7 +493,7 @@ func (h *handlers) fields(ctx context.Context, in fieldsArgs) (string, error) {
 	}
 	ctx, cancel := h.withTimeout(ctx)
 	defer cancel()
-	fs, info, err := c.backend.fields(ctx, f, strings.TrimSpace(in.Field))
+	fs, info, err := c.Backend.fields(ctx, f, strings.TrimSpace(in.Field))
 	if err != nil {
 		return "", h.backendError(ctx, c, err)
 	}
@@ -544,10 +511,10 @@ func (h *handlers) fields(ctx context.Context, in fieldsArgs) (string, error) {
 	}
 	if fs.Key == "" {
 		t = render.NewTable([]render.Column{{Name: "field"}, {Name: "lines"}, {Name: "example"}}, 300, h.limits.Bytes)
-		summary = fmt.Sprintf("%d fields in %s of %s matching %s.", len(fs.Counts), from, c.name, f.describe())
+		summary = fmt.Sprintf("%d fields in %s of %s matching %s.", len(fs.Counts), from, c.Name, f.describe())
 	} else {
 		t = render.NewTable([]render.Column{{Name: "value"}, {Name: "lines"}}, 100, h.limits.Bytes)
-		summary = fmt.Sprintf("%d distinct values of %s in %s of %s matching %s.", len(fs.Counts), fs.Key, from, c.name, f.describe())
+		summary = fmt.Sprintf("%d distinct values of %s in %s of %s matching %s.", len(fs.Counts), fs.Key, from, c.Name, f.describe())
 	}
 	for _, nc := range fs.Counts {
 		n := "-" // the provider gives no count
