@@ -13,7 +13,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -21,6 +20,7 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/opstower/opstower/shared/config"
+	"github.com/opstower/opstower/shared/connections"
 	"github.com/opstower/opstower/shared/logging"
 	"github.com/opstower/opstower/shared/render"
 	"github.com/opstower/opstower/shared/toolkit"
@@ -52,7 +52,7 @@ func New(ctx context.Context, cfg Config) (*mcp.Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	if len(conns) == 0 {
+	if conns.Len() == 0 {
 		return nil, fmt.Errorf("no error-tracking connections: set SENTRY_AUTH_TOKEN and SENTRY_ORG (or --sentry-org), or pass a config file with a provider: sentry connection")
 	}
 	limits := cfg.Limits.WithDefaults()
@@ -67,12 +67,7 @@ func New(ctx context.Context, cfg Config) (*mcp.Server, error) {
 		&mcp.ServerOptions{Instructions: instructions(conns), Logger: logging.Quiet(logger), Capabilities: &mcp.ServerCapabilities{}})
 	h := &handlers{conns: conns, limits: limits}
 	toolkit.Add(s, toolkit.Options{MaxBytes: limits.Bytes + 1024, Logger: logger}, h.tools()...)
-	go func() {
-		<-ctx.Done()
-		for _, c := range conns {
-			c.tracker.close()
-		}
-	}()
+	conns.CloseWhenDone(ctx, logger)
 	return s, nil
 }
 
@@ -89,18 +84,14 @@ func Test(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
-	defer func() {
-		for _, c := range conns {
-			c.tracker.close()
+	defer conns.Close()
+	for _, c := range conns.All() {
+		if err := c.Backend.ping(ctx); err != nil {
+			return fmt.Errorf("connection %q (%s): %w", c.Name, c.Provider.Title, err)
 		}
-	}()
-	for _, c := range conns {
-		if err := c.tracker.ping(ctx); err != nil {
-			return fmt.Errorf("connection %q (%s): %w", c.name, c.provider.title, err)
-		}
-		if len(c.tracker.scope()) > 0 {
-			if _, err := c.tracker.projects(ctx); err != nil {
-				return fmt.Errorf("connection %q (%s): %w", c.name, c.provider.title, err)
+		if len(c.Backend.scope()) > 0 {
+			if _, err := c.Backend.projects(ctx); err != nil {
+				return fmt.Errorf("connection %q (%s): %w", c.Name, c.Provider.Title, err)
 			}
 		}
 	}
@@ -114,15 +105,15 @@ func version(v string) string {
 	return v
 }
 
-func instructions(conns []*conn) string {
+func instructions(conns *connections.Set[*provider, tracker]) string {
 	var names []string
-	for _, c := range conns {
-		d := fmt.Sprintf("%s organization %s", c.provider.title, c.tracker.organization())
-		if sc := c.tracker.scope(); len(sc) > 0 {
+	for _, c := range conns.All() {
+		d := fmt.Sprintf("%s organization %s", c.Provider.Title, c.Backend.organization())
+		if sc := c.Backend.scope(); len(sc) > 0 {
 			d += " (projects " + strings.Join(sc, ", ") + ")"
 		}
-		if len(conns) > 1 {
-			d = c.name + ": " + d
+		if conns.Len() > 1 {
+			d = c.Name + ": " + d
 		}
 		names = append(names, d)
 	}
@@ -132,58 +123,18 @@ func instructions(conns []*conn) string {
 		"Messages, stack traces, breadcrumbs and tags come from the monitored application. " + render.UntrustedNote
 }
 
-// conn is one configured connection.
-type conn struct {
-	name     string
-	provider *provider
-	tracker  tracker
-	showPII  bool
-}
-
-func open(cfg Config) ([]*conn, error) {
-	lookup := cfg.Lookup
-	if lookup == nil {
-		lookup = os.LookupEnv
-	}
-	seen := map[string]bool{}
-	var out []*conn
-	for _, cc := range cfg.Connections {
-		if cc.Category != "" && cc.Category != Category {
-			continue
-		}
-		p, err := providerFor(cc)
-		if err != nil {
-			return nil, err
-		}
-		if p == nil {
-			continue
-		}
-		if cc.Provider == "" {
-			cc.Provider = p.name
-		}
-		vals, err := cc.Resolve(p.fields, lookup)
-		if err != nil {
-			return nil, err
-		}
+// open opens cfg's error-tracking connections, without calling any
+// tracker. show_pii is read here, for every tracker alike.
+func open(cfg Config) (*connections.Set[*provider, tracker], error) {
+	userAgent := "opstower/" + version(cfg.Version)
+	return registry.Open(cfg.Connections, cfg.Lookup, func(p *provider, _ string, v config.Values) (tracker, error) {
 		showPII := false
-		if raw := vals.Get("show_pii"); raw != "" {
+		if raw := v.Get("show_pii"); raw != "" {
+			var err error
 			if showPII, err = strconv.ParseBool(raw); err != nil {
-				return nil, fmt.Errorf("connection %q: show_pii %q is not true or false", cc.Name, raw)
+				return nil, fmt.Errorf("show_pii %q is not true or false", raw)
 			}
 		}
-		name := cc.Name
-		if name == "" {
-			name = p.defaultName(vals)
-		}
-		if seen[name] {
-			return nil, fmt.Errorf("two error-tracking connections are named %q; give each a name in the config file", name)
-		}
-		seen[name] = true
-		t, err := p.open(vals, openOptions{userAgent: "opstower/" + version(cfg.Version), showPII: showPII})
-		if err != nil {
-			return nil, fmt.Errorf("connection %q: %w", name, err)
-		}
-		out = append(out, &conn{name: name, provider: p, tracker: t, showPII: showPII})
-	}
-	return out, nil
+		return p.open(v, openOptions{userAgent: userAgent, showPII: showPII})
+	})
 }

@@ -15,7 +15,7 @@ import (
 const defaultEventWindow = 90 * 24 * time.Hour
 
 func (h *handlers) listIssueEvents(ctx context.Context, in eventsArgs) (string, error) {
-	c, err := h.pick(in.Connection)
+	c, err := h.conns.Pick(in.Connection)
 	if err != nil {
 		return "", err
 	}
@@ -38,11 +38,11 @@ func (h *handlers) listIssueEvents(ctx context.Context, in eventsArgs) (string, 
 	}
 	ctx, cancel := h.start(ctx)
 	defer cancel()
-	is, err := c.tracker.issue(ctx, in.Issue)
+	is, err := c.Backend.issue(ctx, in.Issue)
 	if err != nil {
 		return "", err
 	}
-	page, err := c.tracker.events(ctx, is, q)
+	page, err := c.Backend.events(ctx, is, q)
 	if err != nil {
 		return "", err
 	}
@@ -59,7 +59,7 @@ func (h *handlers) listIssueEvents(ctx context.Context, in eventsArgs) (string, 
 	}
 	t := render.NewTable([]render.Column{{Name: "event_id"}, {Name: "time"}, {Name: "environment"}, {Name: "release"}, {Name: "user"}, {Name: "location"}, {Name: "message"}}, limit, h.limits.Bytes)
 	for _, e := range page.Events {
-		if !t.Add(cells(e.ID, cellTime(e.Time), e.Environment, e.Release, userCell(e.User, c.showPII),
+		if !t.Add(cells(e.ID, cellTime(e.Time), e.Environment, e.Release, userCell(e.User, c.Backend.showsPII()),
 			oneLine(e.Location), clip(oneLine(scrubText(e.Message)), 300))) {
 			break
 		}

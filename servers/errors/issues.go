@@ -51,7 +51,7 @@ var sortWords = map[string]string{
 
 func (h *handlers) listIssues(ctx context.Context, in issuesArgs) (string, issueList, error) {
 	var out issueList
-	c, err := h.pick(in.Connection)
+	c, err := h.conns.Pick(in.Connection)
 	if err != nil {
 		return "", out, err
 	}
@@ -78,12 +78,12 @@ func (h *handlers) listIssues(ctx context.Context, in issuesArgs) (string, issue
 		query = strings.TrimSpace(*in.Query)
 	}
 	q := issueQuery{Query: query, Projects: projects, Environment: in.Environment, Sort: sort, Start: win.Start, End: win.End, Limit: limit}
-	page, err := c.tracker.issues(ctx, q)
+	page, err := c.Backend.issues(ctx, q)
 	if err != nil {
 		return "", out, err
 	}
 	out = issueList{
-		Organization: c.tracker.organization(), Query: q.Query, Sort: sort, Start: stamp(win.Start), End: stamp(win.End),
+		Organization: c.Backend.organization(), Query: q.Query, Sort: sort, Start: stamp(win.Start), End: stamp(win.End),
 		Total: page.Total, More: page.More, Issues: make([]issueItem, 0, len(page.Issues)),
 	}
 	for _, is := range page.Issues {
@@ -93,7 +93,7 @@ func (h *handlers) listIssues(ctx context.Context, in issuesArgs) (string, issue
 			FirstSeen: stamp(is.FirstSeen), LastSeen: stamp(is.LastSeen), Link: is.Link,
 		})
 	}
-	scope := where(c.tracker, projects)
+	scope := where(c.Backend, projects)
 	span := fmt.Sprintf("%s to %s", stamp(win.Start), stamp(win.End))
 	if env := in.Environment; env != "" {
 		span += ", environment " + env
@@ -169,7 +169,7 @@ func linkTemplate(issues []issue) string {
 }
 
 func (h *handlers) getIssue(ctx context.Context, in issueArgs) (string, error) {
-	c, err := h.pick(in.Connection)
+	c, err := h.conns.Pick(in.Connection)
 	if err != nil {
 		return "", err
 	}
@@ -181,11 +181,11 @@ func (h *handlers) getIssue(ctx context.Context, in issueArgs) (string, error) {
 	}
 	ctx, cancel := h.start(ctx)
 	defer cancel()
-	is, err := c.tracker.issue(ctx, in.Issue)
+	is, err := c.Backend.issue(ctx, in.Issue)
 	if err != nil {
 		return "", err
 	}
-	ev, err := c.tracker.event(ctx, is, in.Event)
+	ev, err := c.Backend.event(ctx, is, in.Event)
 	if err != nil {
 		return "", err
 	}
@@ -203,7 +203,7 @@ func (h *handlers) getIssue(ctx context.Context, in issueArgs) (string, error) {
 	summary := fmt.Sprintf("Issue %s (id %s) in project %s: %s events, %s users; %s, %s; first seen %s, last seen %s. Showing %s.",
 		is.ShortID, is.ID, is.Project, render.Count(int(is.Events)), render.Count(int(is.Users)), levelText(is), statusText(*is),
 		stamp(is.FirstSeen), stamp(is.LastSeen), which)
-	view := renderEvent(is, ev, in.Full, c.showPII)
+	view := renderEvent(is, ev, in.Full, c.Backend.showsPII())
 	footer := "Never shown: local variables, cookies, request bodies, credentials."
 	if len(view.trimmed) > 0 {
 		footer = "[trimmed] " + strings.Join(view.trimmed, "; ") + ". " + footer

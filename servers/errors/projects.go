@@ -10,17 +10,17 @@ import (
 )
 
 func (h *handlers) listProjects(ctx context.Context, in projectsArgs) (string, error) {
-	c, err := h.pick(in.Connection)
+	c, err := h.conns.Pick(in.Connection)
 	if err != nil {
 		return "", err
 	}
 	ctx, cancel := h.start(ctx)
 	defer cancel()
-	projs, err := c.tracker.projects(ctx)
+	projs, err := c.Backend.projects(ctx)
 	if err != nil {
 		return "", err
 	}
-	org := c.tracker.organization()
+	org := c.Backend.organization()
 	if len(projs) == 0 {
 		return fmt.Sprintf("No projects in %s that this token can see. Check that the token's integration has Read access to Project and belongs to %s.", org, org), nil
 	}
@@ -36,7 +36,7 @@ func (h *handlers) listProjects(ctx context.Context, in projectsArgs) (string, e
 		}
 	}
 	summary := fmt.Sprintf("%d projects in %s.", len(projs), org)
-	if len(c.tracker.scope()) > 0 {
+	if len(c.Backend.scope()) > 0 {
 		summary = fmt.Sprintf("%d projects in %s (the connection is limited to these).", len(projs), org)
 	}
 	return t.Render(summary, "Pass project slugs to list_issues or error_stats."), nil

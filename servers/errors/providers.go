@@ -1,23 +1,19 @@
 package errors
 
 import (
-	"fmt"
 	"strings"
 
 	"github.com/opstower/opstower/shared/config"
+	"github.com/opstower/opstower/shared/connections"
 )
 
-// provider describes one error tracker: its settings (which are secret),
-// its default connection label, and how to open it without connecting.
-// Adding a tracker means one file with a tracker implementation and a
-// provider value, plus an entry in providers.
+// provider is one error tracker: what every provider declares, and how to
+// open it without connecting. Adding a tracker means one file with a
+// tracker implementation and a provider value, plus an entry in the
+// registry.
 type provider struct {
-	name        string   // config name
-	aliases     []string // other accepted config names
-	title       string   // shown to people and models
-	fields      []config.Field
-	defaultName func(config.Values) string
-	open        func(v config.Values, o openOptions) (tracker, error)
+	connections.Provider
+	open func(v config.Values, o openOptions) (tracker, error)
 }
 
 // openOptions are what every provider is opened with besides its settings.
@@ -26,41 +22,17 @@ type openOptions struct {
 	showPII   bool
 }
 
-// providers is the registry of error trackers, in the order they are listed
-// in help and errors.
-var providers = []*provider{sentryProvider}
+// conn is one open error-tracking connection.
+type conn = connections.Conn[*provider, tracker]
 
-// providerFor returns the provider a configured connection names. It
-// returns nil, nil for other categories' providers when the connection does
-// not name a category, so one config file can serve every category.
-func providerFor(c config.Connection) (*provider, error) {
-	name := strings.ToLower(strings.TrimSpace(c.Provider))
-	for _, p := range providers {
-		if p.name == name || contains(p.aliases, name) {
-			return p, nil
-		}
-	}
-	if c.Category == Category {
-		return nil, fmt.Errorf("connection %q: unknown error-tracking provider %q; known: %s", c.Name, c.Provider, providerNames())
-	}
-	return nil, nil
-}
-
-func providerNames() string {
-	names := make([]string, len(providers))
-	for i, p := range providers {
-		names[i] = p.name
-	}
-	return strings.Join(names, ", ")
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
+// registry opens the error-tracking connections of a configuration, its
+// trackers listed in the order help and errors list them.
+var registry = &connections.Registry[*provider, tracker]{
+	Category:  Category,
+	Noun:      "error-tracking",
+	Providers: []*provider{sentryProvider},
+	LabelHint: "give each a name in the config file",
+	Close:     func(t tracker) error { t.close(); return nil },
 }
 
 // SentryFlags are the command-line settings of a standalone Sentry
@@ -79,7 +51,7 @@ func (f SentryFlags) Set() bool { return f.Org != "" || f.URL != "" || len(f.Pro
 // Connection returns the connection the flags describe. Settings left
 // empty are read from the environment when the server opens it.
 func (f SentryFlags) Connection() config.Connection {
-	c := config.Connection{Category: Category, Provider: sentryProvider.name, Settings: map[string]string{}}
+	c := config.Connection{Category: Category, Provider: sentryProvider.Name, Settings: map[string]string{}}
 	if f.Org != "" {
 		c.Settings["organization"] = strings.TrimSpace(f.Org)
 	}

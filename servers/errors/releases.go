@@ -10,7 +10,7 @@ import (
 )
 
 func (h *handlers) listReleases(ctx context.Context, in releasesArgs) (string, error) {
-	c, err := h.pick(in.Connection)
+	c, err := h.conns.Pick(in.Connection)
 	if err != nil {
 		return "", err
 	}
@@ -21,11 +21,11 @@ func (h *handlers) listReleases(ctx context.Context, in releasesArgs) (string, e
 	projects := splitList(in.Project)
 	ctx, cancel := h.start(ctx)
 	defer cancel()
-	page, err := c.tracker.releases(ctx, releaseQuery{Query: strings.TrimSpace(in.Query), Projects: projects, Limit: limit})
+	page, err := c.Backend.releases(ctx, releaseQuery{Query: strings.TrimSpace(in.Query), Projects: projects, Limit: limit})
 	if err != nil {
 		return "", err
 	}
-	scope := where(c.tracker, projects)
+	scope := where(c.Backend, projects)
 	if len(page.Releases) == 0 {
 		if in.Query != "" {
 			return fmt.Sprintf("No release of %s has %q in its version. Try a shorter part of the version.", scope, in.Query), nil

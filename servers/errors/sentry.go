@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/opstower/opstower/shared/config"
+	"github.com/opstower/opstower/shared/connections"
 	"github.com/opstower/opstower/shared/httpapi"
 	"github.com/opstower/opstower/shared/suggest"
 	"github.com/opstower/opstower/shared/toolkit"
@@ -23,17 +24,19 @@ import (
 const sentryDefaultURL = "https://sentry.io"
 
 var sentryProvider = &provider{
-	name:  "sentry",
-	title: "Sentry",
-	fields: []config.Field{
-		{Name: "organization", Required: true, Env: "SENTRY_ORG", Help: "the organization slug, as in https://SLUG.sentry.io"},
-		{Name: "auth_token", Secret: true, Required: true, Env: "SENTRY_AUTH_TOKEN", Help: "an Internal Integration token with Read on Organization, Project, and Issue & Event"},
-		{Name: "url", Env: "SENTRY_URL", Help: "the Sentry address for self-hosted Sentry or a data region, default " + sentryDefaultURL},
-		{Name: "projects", Help: "comma-separated project slugs that every query is limited to"},
-		{Name: "show_pii", Help: "true to show users' emails, IP addresses and names unmasked"},
+	Provider: connections.Provider{
+		Name:  "sentry",
+		Title: "Sentry",
+		Fields: []config.Field{
+			{Name: "organization", Required: true, Env: "SENTRY_ORG", Help: "the organization slug, as in https://SLUG.sentry.io"},
+			{Name: "auth_token", Secret: true, Required: true, Env: "SENTRY_AUTH_TOKEN", Help: "an Internal Integration token with Read on Organization, Project, and Issue & Event"},
+			{Name: "url", Env: "SENTRY_URL", Help: "the Sentry address for self-hosted Sentry or a data region, default " + sentryDefaultURL},
+			{Name: "projects", Help: "comma-separated project slugs that every query is limited to"},
+			{Name: "show_pii", Help: "true to show users' emails, IP addresses and names unmasked"},
+		},
+		DefaultName: func(v config.Values) string { return v.Get("organization") },
 	},
-	defaultName: func(v config.Values) string { return v.Get("organization") },
-	open:        openSentry,
+	open: openSentry,
 }
 
 // sentryClient reads one Sentry organization through the web API
@@ -107,6 +110,7 @@ func sentryBaseURL(raw string) (string, error) {
 
 func (s *sentryClient) organization() string { return s.org }
 func (s *sentryClient) scope() []string      { return s.scopeList }
+func (s *sentryClient) showsPII() bool       { return s.showPII }
 func (s *sentryClient) close()               { s.http.CloseIdleConnections() }
 
 // orgPath is /organizations/{org}/ followed by escaped path segments.

@@ -45,7 +45,7 @@ var outcomeOrder = []string{"accepted", "filtered", "rate_limited", "invalid", "
 
 func (h *handlers) errorStats(ctx context.Context, in statsArgs) (string, errorStats, error) {
 	var out errorStats
-	c, err := h.pick(in.Connection)
+	c, err := h.conns.Pick(in.Connection)
 	if err != nil {
 		return "", out, err
 	}
@@ -79,11 +79,11 @@ func (h *handlers) errorStats(ctx context.Context, in statsArgs) (string, errorS
 	projects := splitList(in.Project)
 	ctx, cancel := h.start(ctx)
 	defer cancel()
-	st, err := c.tracker.stats(ctx, statsQuery{GroupBy: groupBy, Projects: projects, Start: win.Start, End: win.End, Interval: interval})
+	st, err := c.Backend.stats(ctx, statsQuery{GroupBy: groupBy, Projects: projects, Start: win.Start, End: win.End, Interval: interval})
 	if err != nil {
 		return "", out, err
 	}
-	out = errorStats{Organization: c.tracker.organization(), GroupBy: groupBy, Start: stamp(st.Start), End: stamp(st.End), Interval: label,
+	out = errorStats{Organization: c.Backend.organization(), GroupBy: groupBy, Start: stamp(st.Start), End: stamp(st.End), Interval: label,
 		Intervals: make([]string, len(st.Intervals)), Groups: make([]statsSeries, 0, len(st.Groups))}
 	if st.Start.IsZero() {
 		out.Start, out.End = stamp(win.Start), stamp(win.End)
@@ -96,7 +96,7 @@ func (h *handlers) errorStats(ctx context.Context, in statsArgs) (string, errorS
 		out.Groups = append(out.Groups, statsSeries{Outcome: g.Outcome, Project: g.Project, Total: g.Total, Series: g.Series})
 	}
 	sort.SliceStable(out.Groups, func(i, j int) bool { return out.Groups[i].Total > out.Groups[j].Total })
-	scope := where(c.tracker, projects)
+	scope := where(c.Backend, projects)
 	head := fmt.Sprintf("Error events in %s, %s to %s", scope, out.Start, out.End)
 	if out.Total == 0 {
 		return head + ": none received. Widen since, or check list_projects: projects that send no errors report zero.", out, nil

@@ -9,12 +9,13 @@ import (
 	"github.com/google/jsonschema-go/jsonschema"
 
 	"github.com/opstower/opstower/shared/config"
+	"github.com/opstower/opstower/shared/connections"
 	"github.com/opstower/opstower/shared/timerange"
 	"github.com/opstower/opstower/shared/toolkit"
 )
 
 type handlers struct {
-	conns  []*conn
+	conns  *connections.Set[*provider, tracker]
 	limits config.Limits
 }
 
@@ -68,18 +69,6 @@ type (
 )
 
 func (h *handlers) tools() []toolkit.Tool {
-	names := make([]string, len(h.conns))
-	for i, c := range h.conns {
-		names[i] = c.name
-	}
-	conn := func(s *jsonschema.Schema) {
-		if len(names) == 1 {
-			toolkit.Drop(s, "connection")
-			return
-		}
-		toolkit.SetEnum(s, "connection", names)
-		s.Required = append(s.Required, "connection")
-	}
 	limit := func(s *jsonschema.Schema, def int) {
 		s.Properties["limit"].Description = fmt.Sprintf("default %d, at most %d", def, h.limits.MaxRows)
 	}
@@ -89,7 +78,7 @@ func (h *handlers) tools() []toolkit.Tool {
 			Title:       "List error-tracking projects",
 			Description: "Projects (slug, platform, created, first event): the slugs other tools take.",
 			Hints:       toolkit.ReadOpenWorld,
-			Schema:      conn,
+			Schema:      h.conns.ConnectionSchema,
 		}, h.listProjects),
 		toolkit.NewStructured(toolkit.Def{
 			Name:  "list_issues",
@@ -98,7 +87,7 @@ func (h *handlers) tools() []toolkit.Tool {
 				"Defaults: is:unresolved, last 14 days, most events first. Start here; get_issue shows one.",
 			Hints: toolkit.ReadOpenWorld,
 			Schema: func(s *jsonschema.Schema) {
-				conn(s)
+				h.conns.ConnectionSchema(s)
 				// A pointer tells an omitted query (the default) from "" (every
 				// status); the schema still says plain string. Not a schema
 				// default: go-sdk v1.8.0 panics applying defaults to a call
@@ -115,7 +104,7 @@ func (h *handlers) tools() []toolkit.Tool {
 			Description: "One issue and one of its events (the latest by default): exception, stack trace with the application's frames " +
 				"and source lines (library frames collapsed), breadcrumbs, request, user, tags.",
 			Hints:  toolkit.ReadOpenWorld,
-			Schema: conn,
+			Schema: h.conns.ConnectionSchema,
 		}, h.getIssue),
 		toolkit.New(toolkit.Def{
 			Name:        "list_issue_events",
@@ -123,7 +112,7 @@ func (h *handlers) tools() []toolkit.Tool {
 			Description: "An issue's events, newest first: time, environment, release, user, message. get_issue with event=ID shows one.",
 			Hints:       toolkit.ReadOpenWorld,
 			Schema: func(s *jsonschema.Schema) {
-				conn(s)
+				h.conns.ConnectionSchema(s)
 				limit(s, min(h.limits.Rows, 25))
 			},
 		}, h.listIssueEvents),
@@ -133,7 +122,7 @@ func (h *handlers) tools() []toolkit.Tool {
 			Description: "Error events received over time by outcome (accepted, filtered, rate_limited...) or per project. Default: last 24h, hourly.",
 			Hints:       toolkit.ReadOpenWorld,
 			Schema: func(s *jsonschema.Schema) {
-				conn(s)
+				h.conns.ConnectionSchema(s)
 				toolkit.SetEnum(s, "group_by", []string{"outcome", "project"})
 				toolkit.SetEnum(s, "interval", []string{"1h", "6h", "1d"})
 			},
@@ -144,35 +133,11 @@ func (h *handlers) tools() []toolkit.Tool {
 			Description: "Releases, newest first: version, created, new issues, last event, deploys, projects.",
 			Hints:       toolkit.ReadOpenWorld,
 			Schema: func(s *jsonschema.Schema) {
-				conn(s)
+				h.conns.ConnectionSchema(s)
 				limit(s, min(h.limits.Rows, 25))
 			},
 		}, h.listReleases),
 	}
-}
-
-// pick returns the connection a call names.
-func (h *handlers) pick(name string) (*conn, error) {
-	if name == "" {
-		if len(h.conns) == 1 {
-			return h.conns[0], nil
-		}
-		return nil, toolkit.Errorf("several connections are loaded; pass connection, one of: %s", h.names())
-	}
-	for _, c := range h.conns {
-		if c.name == name {
-			return c, nil
-		}
-	}
-	return nil, toolkit.Errorf("no connection named %q; connections are: %s", name, h.names())
-}
-
-func (h *handlers) names() string {
-	out := make([]string, len(h.conns))
-	for i, c := range h.conns {
-		out[i] = c.name
-	}
-	return strings.Join(out, ", ")
 }
 
 // start bounds a call by the configured deadline.

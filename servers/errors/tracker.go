@@ -16,6 +16,9 @@ type tracker interface {
 	// scope returns the project slugs the connection is limited to; empty
 	// means every project the token can see.
 	scope() []string
+	// showsPII reports whether users' emails, IP addresses and names are
+	// shown unmasked (show_pii); what the tools render follows it too.
+	showsPII() bool
 	// projects lists the projects in scope.
 	projects(ctx context.Context) ([]project, error)
 	// issues runs an issue search and returns up to q.Limit issues.
