@@ -4,10 +4,12 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
-	"github.com/opstower/opstower/shared/toolkit"
+	"github.com/opstower/opstower/shared/render"
+	"github.com/opstower/opstower/shared/secret"
 )
 
 // agentsServerName namespaces delegation tools: agents__ask_<name>.
@@ -30,7 +32,6 @@ func AgentsServer(h *Host, user string, agents []*Agent) *mcp.Server {
 	s := mcp.NewServer(&mcp.Implementation{Name: "opstower-agents", Title: "OpsTower agents", Version: version},
 		&mcp.ServerOptions{Capabilities: &mcp.ServerCapabilities{}, Instructions: "Each tool asks one OpsTower agent a question; the agent investigates with its own data sources and answers in Markdown. Questions must be self-contained."})
 	used := map[string]bool{}
-	var tools []toolkit.Tool
 	for _, a := range agents {
 		name := "ask_" + slug(a.Name)
 		for i := 2; used[name]; i++ {
@@ -38,33 +39,83 @@ func AgentsServer(h *Host, user string, agents []*Agent) *mcp.Server {
 		}
 		used[name] = true
 		target := a
-		tools = append(tools, toolkit.New(toolkit.Def{
+		mcp.AddTool(s, &mcp.Tool{
 			Name:  name,
 			Title: "Ask " + a.Name,
 			Description: fmt.Sprintf("Ask the %s agent %q a question. It investigates with its own data sources (%s) and answers in Markdown. It does not see this conversation: the question must be self-contained.",
 				a.Type.Title(), a.Name, sourcesOf(a)),
 			// An agent may use tools that change things (file a ticket)
 			// and reaches third-party services.
-			Hints: toolkit.Hints{ReadOnly: false, Destructive: false, Idempotent: false, OpenWorld: true},
-		}, func(ctx context.Context, in askIn) (string, error) {
-			q := strings.TrimSpace(in.Question)
-			if len(q) < 8 {
-				return "", toolkit.Errorf("ask a complete, self-contained question (what, when, which service or IDs); %q is too short", q)
-			}
-			sess, err := h.Open(ctx, target, OpenOptions{User: user, Delegated: true})
+			Annotations: &mcp.ToolAnnotations{Title: "Ask " + a.Name, ReadOnlyHint: false, DestructiveHint: &no, IdempotentHint: false, OpenWorldHint: &yes},
+		}, func(ctx context.Context, req *mcp.CallToolRequest, in askIn) (res *mcp.CallToolResult, _ any, _ error) {
+			defer func() {
+				if p := recover(); p != nil {
+					h.logger().Error("agent panicked", "agent", target.Name, "panic", fmt.Sprint(p))
+					res = toolError(fmt.Sprintf("internal error while %s answered; this is a bug in OpsTower, and the details are in the host's log", target.Name))
+				}
+			}()
+			answer, err := ask(ctx, h, user, target, in.Question, progress(ctx, req))
 			if err != nil {
-				return "", toolkit.Errorf("%s cannot answer now: %v", target.Name, err)
+				return toolError(err.Error()), nil, nil
 			}
-			defer sess.Close()
-			res, err := sess.Ask(ctx, nil, q, nil)
-			if err != nil {
-				return "", toolkit.Errorf("%s could not finish: %v", target.Name, err)
-			}
-			return res.Answer, nil
-		}))
+			answer, _ = render.Cap(secret.Scrub(answer), 64<<10, "")
+			return &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: answer}}}, nil, nil
+		})
 	}
-	toolkit.Add(s, toolkit.Options{MaxBytes: 64 << 10, Logger: h.Logger}, tools...)
 	return s
+}
+
+var (
+	yes = true
+	no  = false
+)
+
+// ask runs target on one question, as a delegate.
+func ask(ctx context.Context, h *Host, user string, target *Agent, question string, on func(Event)) (string, error) {
+	q := strings.TrimSpace(question)
+	if len(q) < 8 {
+		return "", fmt.Errorf("ask a complete, self-contained question (what, when, which service or IDs); %q is too short", q)
+	}
+	sess, err := h.Open(ctx, target, OpenOptions{User: user, Delegated: true})
+	if err != nil {
+		return "", fmt.Errorf("%s cannot answer now: %v", target.Name, err)
+	}
+	defer sess.Close()
+	res, err := sess.Ask(ctx, nil, q, on)
+	if err != nil {
+		return "", fmt.Errorf("%s could not finish: %v", target.Name, err)
+	}
+	return res.Answer, nil
+}
+
+// progress reports the delegate's tool calls as MCP progress
+// notifications when the caller asked for them: they tell an outside
+// client what the agent is doing, and keep clients that reset their
+// timeout on progress from giving up on a long investigation.
+func progress(ctx context.Context, req *mcp.CallToolRequest) func(Event) {
+	tok := req.Params.GetProgressToken()
+	if tok == nil || req.Session == nil {
+		return nil
+	}
+	var mu sync.Mutex
+	n := 0
+	return func(e Event) {
+		if e.Kind != EventToolStart {
+			return
+		}
+		mu.Lock()
+		n++
+		p := n
+		mu.Unlock()
+		_ = req.Session.NotifyProgress(ctx, &mcp.ProgressNotificationParams{
+			ProgressToken: tok, Progress: float64(p),
+			Message: fmt.Sprintf("step %d: %s", e.Step, e.Tool),
+		})
+	}
+}
+
+func toolError(msg string) *mcp.CallToolResult {
+	return &mcp.CallToolResult{IsError: true, Content: []mcp.Content{&mcp.TextContent{Text: secret.Scrub(msg)}}}
 }
 
 func sourcesOf(a *Agent) string {

@@ -4,7 +4,11 @@ import (
 	"bytes"
 	"context"
 	"strings"
+	"sync"
 	"testing"
+	"time"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/opstower/opstower/orchestrator/agent"
 	"github.com/opstower/opstower/orchestrator/llm"
@@ -165,5 +169,54 @@ func TestCanarySecret(t *testing.T) {
 	}
 	if strings.Contains(streamed.String(), canary) || !strings.Contains(streamed.String(), "or maybe "+secret.Redacted) {
 		t.Errorf("streamed text and tool events: %q", streamed.String())
+	}
+}
+
+// An outside client that asks for progress sees each tool the agent calls.
+func TestAgentsServerReportsProgress(t *testing.T) {
+	w := newWorld(t, llm.KindOpenAI, llmtest.Sequence(
+		llmtest.Reply{Calls: []llmtest.Call{{Name: "databases__list_tables"}}},
+		llmtest.Reply{Text: "Two tables."},
+	))
+	var mu sync.Mutex
+	var messages []string
+	st, ct := mcp.NewInMemoryTransports()
+	ss, err := agent.AgentsServer(w.host, "ann", []*agent.Agent{w.agent}).Connect(context.Background(), st, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ss.Close()
+	c := mcp.NewClient(&mcp.Implementation{Name: "outside", Version: "v0"}, &mcp.ClientOptions{
+		ProgressNotificationHandler: func(_ context.Context, r *mcp.ProgressNotificationClientRequest) {
+			mu.Lock()
+			defer mu.Unlock()
+			messages = append(messages, r.Params.Message)
+		},
+	})
+	cs, err := c.Connect(context.Background(), ct, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cs.Close()
+	p := &mcp.CallToolParams{Name: "ask_backend_debugger", Arguments: map[string]any{"question": "Which tables exist in the shop database?"}}
+	p.SetProgressToken("tok-1")
+	res, err := cs.CallTool(context.Background(), p)
+	if err != nil || res.IsError || mcptest.Text(res) != "Two tables." {
+		t.Fatalf("%v %+v", err, res)
+	}
+	// Notifications are handled apart from the result: give them a moment.
+	for i := 0; i < 100; i++ {
+		mu.Lock()
+		n := len(messages)
+		mu.Unlock()
+		if n > 0 {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(messages) != 1 || messages[0] != "step 1: databases__list_tables" {
+		t.Errorf("progress = %q", messages)
 	}
 }
