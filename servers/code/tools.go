@@ -28,30 +28,33 @@ type handlers struct {
 // Arguments of each tool. connection and repo are dropped from the schema
 // when they cannot matter (one connection; one repository).
 type (
+	// repoArgs name the repository a tool reads; every tool but list_repos
+	// takes them.
+	repoArgs struct {
+		Connection string `json:"connection,omitempty" jsonschema:"which connection"`
+		Repo       string `json:"repo,omitempty"`
+	}
 	listReposArgs struct {
 		Connection string `json:"connection,omitempty" jsonschema:"which connection"`
 		Query      string `json:"query,omitempty" jsonschema:"only repositories whose name contains this"`
 		Limit      int    `json:"limit,omitempty" jsonschema:"repositories to return"`
 	}
 	listFilesArgs struct {
-		Connection string `json:"connection,omitempty" jsonschema:"which connection"`
-		Repo       string `json:"repo,omitempty"`
-		Ref        string `json:"ref,omitempty" jsonschema:"branch, tag or commit; default: the default branch"`
-		Path       string `json:"path,omitempty" jsonschema:"folder to list (default the root), or a glob such as src/**/*.go or *.sql"`
-		Recursive  bool   `json:"recursive,omitempty" jsonschema:"list every file below path, not only its direct entries"`
-		Limit      int    `json:"limit,omitempty" jsonschema:"entries to return"`
+		repoArgs
+		Ref       string `json:"ref,omitempty" jsonschema:"branch, tag or commit; default: the default branch"`
+		Path      string `json:"path,omitempty" jsonschema:"folder to list (default the root), or a glob such as src/**/*.go or *.sql"`
+		Recursive bool   `json:"recursive,omitempty" jsonschema:"list every file below path, not only its direct entries"`
+		Limit     int    `json:"limit,omitempty" jsonschema:"entries to return"`
 	}
 	readFileArgs struct {
-		Connection string `json:"connection,omitempty" jsonschema:"which connection"`
-		Repo       string `json:"repo,omitempty"`
-		Path       string `json:"path" jsonschema:"file path from the repository root"`
-		Ref        string `json:"ref,omitempty" jsonschema:"branch, tag or commit; default: the default branch"`
-		StartLine  int    `json:"start_line,omitempty" jsonschema:"first line to show (1-based)"`
-		EndLine    int    `json:"end_line,omitempty" jsonschema:"last line to show"`
+		repoArgs
+		Path      string `json:"path" jsonschema:"file path from the repository root"`
+		Ref       string `json:"ref,omitempty" jsonschema:"branch, tag or commit; default: the default branch"`
+		StartLine int    `json:"start_line,omitempty" jsonschema:"first line to show (1-based)"`
+		EndLine   int    `json:"end_line,omitempty" jsonschema:"last line to show"`
 	}
 	searchArgs struct {
-		Connection string `json:"connection,omitempty" jsonschema:"which connection"`
-		Repo       string `json:"repo,omitempty"`
+		repoArgs
 		Query      string `json:"query"`
 		Path       string `json:"path,omitempty" jsonschema:"only files under this folder or matching this glob (*.go)"`
 		Ref        string `json:"ref,omitempty"`
@@ -59,49 +62,43 @@ type (
 		Limit      int    `json:"limit,omitempty" jsonschema:"matching lines to return"`
 	}
 	listCommitsArgs struct {
-		Connection string `json:"connection,omitempty" jsonschema:"which connection"`
-		Repo       string `json:"repo,omitempty"`
-		Ref        string `json:"ref,omitempty" jsonschema:"branch, tag or commit to start from; default: the default branch"`
-		Path       string `json:"path,omitempty" jsonschema:"only commits touching this file or folder (a file is followed across renames)"`
-		Author     string `json:"author,omitempty"`
-		Since      string `json:"since,omitempty"`
-		Until      string `json:"until,omitempty"`
-		Pickaxe    string `json:"pickaxe,omitempty" jsonschema:"only commits that add or remove this exact text (local repositories)"`
-		Limit      int    `json:"limit,omitempty" jsonschema:"commits to return"`
+		repoArgs
+		Ref     string `json:"ref,omitempty" jsonschema:"branch, tag or commit to start from; default: the default branch"`
+		Path    string `json:"path,omitempty" jsonschema:"only commits touching this file or folder (a file is followed across renames)"`
+		Author  string `json:"author,omitempty"`
+		Since   string `json:"since,omitempty"`
+		Until   string `json:"until,omitempty"`
+		Pickaxe string `json:"pickaxe,omitempty" jsonschema:"only commits that add or remove this exact text (local repositories)"`
+		Limit   int    `json:"limit,omitempty" jsonschema:"commits to return"`
 	}
 	getCommitArgs struct {
-		Connection string `json:"connection,omitempty" jsonschema:"which connection"`
-		Repo       string `json:"repo,omitempty"`
-		SHA        string `json:"sha" jsonschema:"commit ID (full or abbreviated), or a branch or tag for its latest commit"`
-		Path       string `json:"path,omitempty" jsonschema:"only this file, folder or glob: use it to see one file's whole diff"`
+		repoArgs
+		SHA  string `json:"sha" jsonschema:"commit ID (full or abbreviated), or a branch or tag for its latest commit"`
+		Path string `json:"path,omitempty" jsonschema:"only this file, folder or glob: use it to see one file's whole diff"`
 	}
 	compareArgs struct {
-		Connection string `json:"connection,omitempty" jsonschema:"which connection"`
-		Repo       string `json:"repo,omitempty"`
-		Base       string `json:"base" jsonschema:"the older ref: branch, tag or commit"`
-		Head       string `json:"head,omitempty" jsonschema:"the newer ref; default: the default branch"`
-		Path       string `json:"path,omitempty" jsonschema:"only this file, folder or glob"`
+		repoArgs
+		Base string `json:"base" jsonschema:"the older ref: branch, tag or commit"`
+		Head string `json:"head,omitempty" jsonschema:"the newer ref; default: the default branch"`
+		Path string `json:"path,omitempty" jsonschema:"only this file, folder or glob"`
 	}
 	blameArgs struct {
-		Connection string `json:"connection,omitempty" jsonschema:"which connection"`
-		Repo       string `json:"repo,omitempty"`
-		Path       string `json:"path" jsonschema:"file path from the repository root"`
-		Ref        string `json:"ref,omitempty" jsonschema:"branch, tag or commit; default: the default branch"`
-		StartLine  int    `json:"start_line,omitempty" jsonschema:"first line (1-based)"`
-		EndLine    int    `json:"end_line,omitempty" jsonschema:"last line; default start_line+99"`
+		repoArgs
+		Path      string `json:"path" jsonschema:"file path from the repository root"`
+		Ref       string `json:"ref,omitempty" jsonschema:"branch, tag or commit; default: the default branch"`
+		StartLine int    `json:"start_line,omitempty" jsonschema:"first line (1-based)"`
+		EndLine   int    `json:"end_line,omitempty" jsonschema:"last line; default start_line+99"`
 	}
 	pullsArgs struct {
-		Connection string `json:"connection,omitempty" jsonschema:"which connection"`
-		Repo       string `json:"repo,omitempty"`
-		State      string `json:"state,omitempty" jsonschema:"open (default), closed, merged or all"`
-		Limit      int    `json:"limit,omitempty" jsonschema:"requests to return"`
+		repoArgs
+		State string `json:"state,omitempty" jsonschema:"open (default), closed, merged or all"`
+		Limit int    `json:"limit,omitempty" jsonschema:"requests to return"`
 	}
 	pipelinesArgs struct {
-		Connection string `json:"connection,omitempty" jsonschema:"which connection"`
-		Repo       string `json:"repo,omitempty"`
-		Ref        string `json:"ref,omitempty" jsonschema:"only runs for this branch or tag"`
-		Status     string `json:"status,omitempty" jsonschema:"only runs in this state, e.g. failed, success, running"`
-		Limit      int    `json:"limit,omitempty" jsonschema:"runs to return"`
+		repoArgs
+		Ref    string `json:"ref,omitempty" jsonschema:"only runs for this branch or tag"`
+		Status string `json:"status,omitempty" jsonschema:"only runs in this state, e.g. failed, success, running"`
+		Limit  int    `json:"limit,omitempty" jsonschema:"runs to return"`
 	}
 )
 
@@ -286,10 +283,10 @@ func (h *handlers) tools() []toolkit.Tool {
 }
 
 // target picks the connection and repository a call names.
-func (h *handlers) target(connName, repo string) (*conn, string, error) {
-	repo = strings.Trim(strings.TrimSpace(repo), "/")
-	if connName != "" {
-		c, err := h.conns.Named(connName)
+func (h *handlers) target(a repoArgs) (*conn, string, error) {
+	repo := strings.Trim(strings.TrimSpace(a.Repo), "/")
+	if a.Connection != "" {
+		c, err := h.conns.Named(a.Connection)
 		if err != nil {
 			return nil, "", err
 		}
@@ -475,7 +472,7 @@ func globRE(glob string) (*regexp.Regexp, error) {
 }
 
 func (h *handlers) listFiles(ctx context.Context, in listFilesArgs) (string, error) {
-	c, repo, err := h.target(in.Connection, in.Repo)
+	c, repo, err := h.target(in.repoArgs)
 	if err != nil {
 		return "", err
 	}
@@ -524,7 +521,7 @@ func (h *handlers) listFiles(ctx context.Context, in listFilesArgs) (string, err
 }
 
 func (h *handlers) readFile(ctx context.Context, in readFileArgs) (string, error) {
-	c, repo, err := h.target(in.Connection, in.Repo)
+	c, repo, err := h.target(in.repoArgs)
 	if err != nil {
 		return "", err
 	}
@@ -545,7 +542,7 @@ func (h *handlers) readFile(ctx context.Context, in readFileArgs) (string, error
 }
 
 func (h *handlers) search(ctx context.Context, in searchArgs) (string, error) {
-	c, repo, err := h.target(in.Connection, in.Repo)
+	c, repo, err := h.target(in.repoArgs)
 	if err != nil {
 		return "", err
 	}
@@ -585,7 +582,7 @@ func timeFilter(since, until string) (time.Time, time.Time, error) {
 }
 
 func (h *handlers) listCommits(ctx context.Context, in listCommitsArgs) (string, error) {
-	c, repo, err := h.target(in.Connection, in.Repo)
+	c, repo, err := h.target(in.repoArgs)
 	if err != nil {
 		return "", err
 	}
@@ -611,7 +608,7 @@ func (h *handlers) listCommits(ctx context.Context, in listCommitsArgs) (string,
 }
 
 func (h *handlers) getCommit(ctx context.Context, in getCommitArgs) (string, error) {
-	c, repo, err := h.target(in.Connection, in.Repo)
+	c, repo, err := h.target(in.repoArgs)
 	if err != nil {
 		return "", err
 	}
@@ -665,7 +662,7 @@ func filterChanges(changes []fileChange, filter string, apply bool) ([]fileChang
 }
 
 func (h *handlers) compare(ctx context.Context, in compareArgs) (string, error) {
-	c, repo, err := h.target(in.Connection, in.Repo)
+	c, repo, err := h.target(in.repoArgs)
 	if err != nil {
 		return "", err
 	}
@@ -692,7 +689,7 @@ func (h *handlers) compare(ctx context.Context, in compareArgs) (string, error) 
 }
 
 func (h *handlers) blame(ctx context.Context, in blameArgs) (string, error) {
-	c, repo, err := h.target(in.Connection, in.Repo)
+	c, repo, err := h.target(in.repoArgs)
 	if err != nil {
 		return "", err
 	}
@@ -712,8 +709,8 @@ func (h *handlers) blame(ctx context.Context, in blameArgs) (string, error) {
 	return renderBlame(res, label(c, repo)), nil
 }
 
-func (h *handlers) review(connName, repoName string) (*conn, string, reviewSource, error) {
-	c, repo, err := h.target(connName, repoName)
+func (h *handlers) review(a repoArgs) (*conn, string, reviewSource, error) {
+	c, repo, err := h.target(a)
 	if err != nil {
 		return nil, "", nil, err
 	}
@@ -725,7 +722,7 @@ func (h *handlers) review(connName, repoName string) (*conn, string, reviewSourc
 }
 
 func (h *handlers) pulls(ctx context.Context, in pullsArgs) (string, error) {
-	c, repo, rs, err := h.review(in.Connection, in.Repo)
+	c, repo, rs, err := h.review(in.repoArgs)
 	if err != nil {
 		return "", err
 	}
@@ -756,7 +753,7 @@ func (h *handlers) pulls(ctx context.Context, in pullsArgs) (string, error) {
 }
 
 func (h *handlers) pipelines(ctx context.Context, in pipelinesArgs) (string, error) {
-	c, repo, rs, err := h.review(in.Connection, in.Repo)
+	c, repo, rs, err := h.review(in.repoArgs)
 	if err != nil {
 		return "", err
 	}
