@@ -204,6 +204,8 @@ func (c *chat) ask(ctx context.Context, question string) error {
 				wroteText = false
 			}
 			fmt.Fprintf(c.stderr, "  -> %s %s\n", e.Tool, clip(string(e.Args), 160))
+		case agent.EventProgress:
+			fmt.Fprintf(c.stderr, "     %s: %s\n", e.Tool, clip(e.Text, 140))
 		case agent.EventToolEnd:
 			mark := "ok"
 			if e.IsError {

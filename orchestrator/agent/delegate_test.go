@@ -59,9 +59,17 @@ func TestDelegation(t *testing.T) {
 				Connections: []string{"shop"}, Knowledge: "Revenue is reported in cents.", ConnectedAgents: []string{"a3"}})
 			w.add(&agent.Agent{ID: "a3", Org: "acme", Owner: "ann", Name: "Third", Type: agent.Custom})
 			w.agent.ConnectedAgents = []string{analyst.ID}
-			res, err := w.open(t, w.agent).Ask(context.Background(), nil, "Is revenue affected by the checkout errors?", nil)
+			var progress []string
+			res, err := w.open(t, w.agent).Ask(context.Background(), nil, "Is revenue affected by the checkout errors?", func(e agent.Event) {
+				if e.Kind == agent.EventProgress {
+					progress = append(progress, e.Tool+" > "+e.Text)
+				}
+			})
 			if err != nil {
 				t.Fatal(err)
+			}
+			if strings.Join(progress, "|") != "agents__ask_growth_analyst > step 1: databases__query" {
+				t.Errorf("the delegate's steps shown to the caller: %q", progress)
 			}
 			if res.Answer != "The analyst says: Failed orders: 3" {
 				t.Errorf("answer = %q", res.Answer)

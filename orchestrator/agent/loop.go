@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/opstower/opstower/orchestrator/llm"
+	"github.com/opstower/opstower/orchestrator/mcpclient"
 	"github.com/opstower/opstower/shared/secret"
 )
 
@@ -20,13 +21,16 @@ const (
 	EventText      EventKind = iota + 1 // a fragment of the answer
 	EventToolStart                      // a tool call began
 	EventToolEnd                        // a tool call finished
+	// EventProgress is news from a running tool: a connected agent
+	// reports each tool it calls (Text says which).
+	EventProgress
 )
 
 // Event is something a chat shows as it happens.
 type Event struct {
 	Kind    EventKind
 	Step    int
-	Text    string          // EventText
+	Text    string          // EventText, EventProgress
 	CallID  string          // tool events
 	Tool    string          // tool events: the namespaced name
 	Args    json.RawMessage // EventToolStart
@@ -142,7 +146,10 @@ func (s *Session) runTools(ctx context.Context, step int, calls []llm.ToolCall, 
 			defer wg.Done()
 			emit(Event{Kind: EventToolStart, Step: step, CallID: c.ID, Tool: c.Name, Args: json.RawMessage(secret.Scrub(string(c.Args)))})
 			start := time.Now()
-			r := s.hub.Call(ctx, c.Name, c.Args)
+			pctx := mcpclient.WithProgress(ctx, func(msg string) {
+				emit(Event{Kind: EventProgress, Step: step, CallID: c.ID, Tool: c.Name, Text: msg})
+			})
+			r := s.hub.Call(pctx, c.Name, c.Args)
 			results[i] = llm.ToolResult{CallID: c.ID, Name: c.Name, Content: r.Text, IsError: r.IsError}
 			emit(Event{Kind: EventToolEnd, Step: step, CallID: c.ID, Tool: c.Name, Result: r.Text, IsError: r.IsError, Elapsed: time.Since(start)})
 		}()

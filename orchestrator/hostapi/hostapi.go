@@ -377,7 +377,8 @@ type chatBody struct {
 }
 
 // chat answers a question. With Accept: text/event-stream the answer
-// streams as events (text, tool_start, tool_end, then done or error);
+// streams as events (text, tool_start, progress, tool_end, then done or
+// error);
 // otherwise one JSON object arrives at the end.
 func (s *Server) chat(w http.ResponseWriter, r *http.Request) {
 	var b chatBody
@@ -447,6 +448,8 @@ func (s *Server) chat(w http.ResponseWriter, r *http.Request) {
 			send("text", map[string]any{"text": e.Text})
 		case agent.EventToolStart:
 			send("tool_start", map[string]any{"id": e.CallID, "tool": e.Tool, "args": e.Args, "step": e.Step})
+		case agent.EventProgress:
+			send("progress", map[string]any{"id": e.CallID, "tool": e.Tool, "message": e.Text})
 		case agent.EventToolEnd:
 			send("tool_end", map[string]any{"id": e.CallID, "tool": e.Tool, "is_error": e.IsError, "elapsed_ms": e.Elapsed.Milliseconds(), "result": e.Result})
 		}

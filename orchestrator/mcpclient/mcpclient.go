@@ -94,6 +94,50 @@ type Hub struct {
 	conns  []*conn
 	tools  []llm.Tool
 	routes map[string]route
+
+	progressMu sync.Mutex
+	progress   map[string]func(string) // by progress token
+	nextToken  int
+}
+
+type progressKey struct{}
+
+// WithProgress returns a context under which Call asks the server for
+// progress and passes each notification's message to f: how a delegated
+// agent's steps reach the chat that asked it.
+func WithProgress(ctx context.Context, f func(message string)) context.Context {
+	return context.WithValue(ctx, progressKey{}, f)
+}
+
+func (h *Hub) onProgress(_ context.Context, r *mcp.ProgressNotificationClientRequest) {
+	tok, ok := r.Params.ProgressToken.(string)
+	if !ok || r.Params.Message == "" {
+		return
+	}
+	h.progressMu.Lock()
+	f := h.progress[tok]
+	h.progressMu.Unlock()
+	if f != nil {
+		f(secret.Scrub(r.Params.Message))
+	}
+}
+
+// progressToken registers f for one call and returns its token and the
+// function that forgets it.
+func (h *Hub) progressToken(f func(string)) (string, func()) {
+	h.progressMu.Lock()
+	defer h.progressMu.Unlock()
+	if h.progress == nil {
+		h.progress = map[string]func(string){}
+	}
+	h.nextToken++
+	tok := fmt.Sprintf("opstower-%d", h.nextToken)
+	h.progress[tok] = f
+	return tok, func() {
+		h.progressMu.Lock()
+		delete(h.progress, tok)
+		h.progressMu.Unlock()
+	}
 }
 
 type route struct {
@@ -244,7 +288,7 @@ type conn struct {
 // connect opens a session (the first time, or after a crash).
 func (c *conn) connect(ctx context.Context) error {
 	client := mcp.NewClient(&mcp.Implementation{Name: "opstower-host", Version: c.hub.opts.Version},
-		&mcp.ClientOptions{Capabilities: &mcp.ClientCapabilities{}, Logger: logging.Quiet(c.hub.opts.Logger)})
+		&mcp.ClientOptions{Capabilities: &mcp.ClientCapabilities{}, Logger: logging.Quiet(c.hub.opts.Logger), ProgressNotificationHandler: c.hub.onProgress})
 	var t mcp.Transport
 	switch {
 	case c.spec.Build != nil:
@@ -346,7 +390,13 @@ func (c *conn) call(ctx context.Context, tool string, args json.RawMessage) Resu
 	cctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	start := time.Now()
-	res, err := cs.CallTool(cctx, &mcp.CallToolParams{Name: tool, Arguments: args})
+	params := &mcp.CallToolParams{Name: tool, Arguments: args}
+	if f, ok := ctx.Value(progressKey{}).(func(string)); ok && f != nil {
+		tok, forget := c.hub.progressToken(f)
+		defer forget()
+		params.SetProgressToken(tok)
+	}
+	res, err := cs.CallTool(cctx, params)
 	log := c.hub.opts.Logger.With("server", c.spec.Name, "tool", tool, "elapsed", time.Since(start))
 	if err != nil {
 		switch {
