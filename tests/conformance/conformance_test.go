@@ -13,18 +13,13 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -32,6 +27,7 @@ import (
 	_ "modernc.org/sqlite"
 
 	"github.com/opstower/opstower/shared/mcptest"
+	"github.com/opstower/opstower/tests/internal/opstowerbin"
 )
 
 // cli is the suite's command, installed by npm next to this file.
@@ -46,18 +42,13 @@ func TestConformance(t *testing.T) {
 	}
 
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "opstower")
-	args := []string{"build", "-o", bin}
-	if raceEnabled {
-		args = append(args, "-race")
-	}
-	build := exec.Command("go", append(args, "github.com/opstower/opstower/cmd/opstower")...)
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build of cmd/opstower: %v\n%s", err, out)
+	bin, err := opstowerbin.Build(dir)
+	if err != nil {
+		t.Fatal(err)
 	}
 	db := filepath.Join(dir, "conformance.db")
 	createFixture(t, db)
-	endpoint := startServer(t, bin, "--dsn", "sqlite://"+db)
+	endpoint := opstowerbin.StartHTTP(t, bin, nil, "--dsn", "sqlite://"+db).Endpoint()
 
 	results := filepath.Join(dir, "results")
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
@@ -65,7 +56,7 @@ func TestConformance(t *testing.T) {
 	cmd := exec.CommandContext(ctx, cli, "server", "--url", endpoint, "--expected-failures", "baseline.yml", "--output-dir", results)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
-	err := cmd.Run()
+	err = cmd.Run()
 	text := ansi.ReplaceAllString(out.String(), "")
 	total := totalLine(text)
 	if err != nil {
@@ -163,99 +154,4 @@ func createFixture(t *testing.T, path string) {
 INSERT INTO items VALUES (1, 'first'), (2, 'second');`); err != nil {
 		t.Fatal(err)
 	}
-}
-
-// startServer runs `opstower mcp databases --http 127.0.0.1:PORT` on a free
-// port, waits for /healthz and returns the MCP endpoint. The server is
-// stopped with SIGTERM at cleanup and must exit cleanly.
-func startServer(t *testing.T, bin string, flags ...string) string {
-	t.Helper()
-	for attempt := 0; ; attempt++ {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		addr := ln.Addr().String()
-		ln.Close()
-
-		cmd := exec.Command(bin, append([]string{"mcp", "databases", "--http", addr}, flags...)...)
-		cmd.Env = cleanEnv()
-		stderr := &syncBuffer{}
-		cmd.Stderr = stderr
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		exited := make(chan error, 1)
-		go func() { exited <- cmd.Wait() }()
-		if err := waitHealthy("http://"+addr+"/healthz", exited); err != nil {
-			_ = cmd.Process.Kill()
-			if attempt < 2 && strings.Contains(stderr.String(), "address already in use") {
-				continue // another process took the port in between
-			}
-			t.Fatalf("starting the server: %v\nstderr:\n%s", err, stderr.String())
-		}
-		t.Cleanup(func() {
-			_ = cmd.Process.Signal(syscall.SIGTERM)
-			select {
-			case err := <-exited:
-				if err != nil || strings.Contains(stderr.String(), "WARNING: DATA RACE") {
-					t.Errorf("the server did not exit cleanly: %v\nstderr:\n%s", err, stderr.String())
-				}
-			case <-time.After(10 * time.Second):
-				_ = cmd.Process.Kill()
-				t.Errorf("the server ignored SIGTERM for 10s\nstderr:\n%s", stderr.String())
-			}
-		})
-		return "http://" + addr + "/mcp"
-	}
-}
-
-func waitHealthy(url string, exited <-chan error) error {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	for {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-		if resp, err := http.DefaultClient.Do(req); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-		}
-		select {
-		case err := <-exited:
-			return fmt.Errorf("the server exited: %v", err)
-		case <-ctx.Done():
-			return errors.New("/healthz did not answer 200 within 30s")
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
-}
-
-// cleanEnv keeps a developer's OPSTOWER_* variables (a token, another DSN)
-// from changing the server under test.
-func cleanEnv() []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "OPSTOWER_") {
-			env = append(env, kv)
-		}
-	}
-	return env
-}
-
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

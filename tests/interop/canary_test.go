@@ -21,6 +21,7 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/opstower/opstower/shared/mcptest"
+	"github.com/opstower/opstower/tests/internal/opstowerbin"
 )
 
 // canaries are secret values planted in every place a user puts a
@@ -152,10 +153,10 @@ func TestCanarySecretsStdio(t *testing.T) {
 	conns := []string{"pg_refused", "pg_nobody", "my_refused", "my_nobody"}
 
 	cmd := exec.Command(binPath, "mcp", "databases", "--log-level", "debug")
-	cmd.Env = childEnv("OPSTOWER_DSN=" + strings.Join(dsns, " "))
-	stderr := &syncBuffer{}
+	cmd.Env = opstowerbin.Env("OPSTOWER_DSN=" + strings.Join(dsns, " "))
+	stderr := &opstowerbin.Buffer{}
 	cmd.Stderr = stderr
-	wire := &syncBuffer{}
+	wire := &opstowerbin.Buffer{}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	c := mcp.NewClient(&mcp.Implementation{Name: clientInfo.name, Version: clientInfo.version}, nil)
@@ -168,7 +169,7 @@ func TestCanarySecretsStdio(t *testing.T) {
 	closeSession := func() {
 		if !closed {
 			closed = true
-			checkExit(t, cs.Close(), stderr.String())
+			opstowerbin.CheckExit(t, cs.Close(), stderr.String())
 		}
 	}
 	t.Cleanup(closeSession)
@@ -229,16 +230,16 @@ log:
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := startHTTP(t, []string{
+	srv := opstowerbin.StartHTTP(t, binPath, []string{
 		"CANARY_PG_PASSWORD=" + secrets["config database password"],
 		"CANARY_MYSQL_URL=" + mysqlURL(noSuchUser, secrets["config database URL password"], mysqlAddr, "test"),
 		"CANARY_HTTP_TOKEN=" + token,
 	}, "--config", config)
 
 	// Everything the server sends back is recorded on its way to mcp-go.
-	received := &syncBuffer{}
+	received := &opstowerbin.Buffer{}
 	hc := &http.Client{Transport: recorder{next: http.DefaultTransport, into: received}}
-	tr, err := mgtransport.NewStreamableHTTP(srv.endpoint(),
+	tr, err := mgtransport.NewStreamableHTTP(srv.Endpoint(),
 		mgtransport.WithHTTPBasicClient(hc),
 		mgtransport.WithHTTPHeaders(map[string]string{"Authorization": "Bearer " + token}))
 	if err != nil {
@@ -247,7 +248,7 @@ log:
 	mc := mgclient.NewClient(tr)
 	t.Cleanup(func() { _ = mc.Close() })
 	if err := initMcpGo(t, mc); err != nil {
-		t.Fatalf("connecting with the configured token: %v\nstderr:\n%s", err, srv.stderr.String())
+		t.Fatalf("connecting with the configured token: %v\nstderr:\n%s", err, srv.Stderr.String())
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -278,9 +279,9 @@ log:
 	received.Write([]byte(body))
 
 	secrets.check(t, "the HTTP responses", received.String())
-	secrets.check(t, "the server's debug log", srv.stderr.String())
-	if !strings.Contains(srv.stderr.String(), `"level":"DEBUG"`) {
-		t.Errorf("no JSON debug lines on stderr, so the log was not checked at debug level:\n%s", srv.stderr.String())
+	secrets.check(t, "the server's debug log", srv.Stderr.String())
+	if !strings.Contains(srv.Stderr.String(), `"level":"DEBUG"`) {
+		t.Errorf("no JSON debug lines on stderr, so the log was not checked at debug level:\n%s", srv.Stderr.String())
 	}
 }
 
@@ -361,7 +362,7 @@ http:
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			cmd := exec.Command(binPath, append([]string{"mcp", "databases"}, c.args...)...)
-			cmd.Env = childEnv(c.env...)
+			cmd.Env = opstowerbin.Env(c.env...)
 			var out bytes.Buffer
 			cmd.Stdout, cmd.Stderr = &out, &out
 			// Nothing here should get as far as serving; if it did, the

@@ -16,6 +16,7 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/opstower/opstower/shared/mcptest"
+	"github.com/opstower/opstower/tests/internal/opstowerbin"
 )
 
 // client is what the shared scenario needs from an MCP client library. Each
@@ -112,8 +113,8 @@ func goSDKSessionOptions(version string) *mcp.ClientSessionOptions {
 func connectGoSDKStdio(t *testing.T, version string) client {
 	t.Helper()
 	cmd := exec.Command(binPath, "mcp", "databases", "--dsn", "sqlite://"+fixtureDB)
-	cmd.Env = childEnv()
-	stderr := &syncBuffer{}
+	cmd.Env = opstowerbin.Env()
+	stderr := &opstowerbin.Buffer{}
 	cmd.Stderr = stderr
 	c := mcp.NewClient(&mcp.Implementation{Name: clientInfo.name, Version: clientInfo.version}, nil)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -122,7 +123,7 @@ func connectGoSDKStdio(t *testing.T, version string) client {
 	if err != nil {
 		t.Fatalf("connecting over stdio: %v\nserver stderr:\n%s", err, stderr.String())
 	}
-	t.Cleanup(func() { checkExit(t, cs.Close(), stderr.String()) })
+	t.Cleanup(func() { opstowerbin.CheckExit(t, cs.Close(), stderr.String()) })
 	return goSDKClient{cs}
 }
 
@@ -224,12 +225,12 @@ func initMcpGo(t *testing.T, c *mgclient.Client) error {
 
 func connectMcpGoStdio(t *testing.T, version string) client {
 	t.Helper()
-	stderr := &syncBuffer{}
+	stderr := &opstowerbin.Buffer{}
 	// The command factory keeps the server's environment free of the
 	// developer's OPSTOWER_* variables and captures all of its stderr.
 	command := mgtransport.WithCommandFunc(func(ctx context.Context, name string, _ []string, args []string) (*exec.Cmd, error) {
 		cmd := exec.CommandContext(ctx, name, args...)
-		cmd.Env = childEnv()
+		cmd.Env = opstowerbin.Env()
 		cmd.Stderr = stderr
 		return cmd, nil
 	})
@@ -250,7 +251,7 @@ func connectMcpGoStdio(t *testing.T, version string) client {
 		}
 		c = mgclient.NewClient(tr, mcpGoOptions(version)...)
 	}
-	t.Cleanup(func() { checkExit(t, c.Close(), stderr.String()) })
+	t.Cleanup(func() { opstowerbin.CheckExit(t, c.Close(), stderr.String()) })
 	if err := initMcpGo(t, c); err != nil {
 		t.Fatalf("initializing over stdio: %v\nserver stderr:\n%s", err, stderr.String())
 	}

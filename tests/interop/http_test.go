@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	mgtransport "github.com/mark3labs/mcp-go/client/transport"
+
+	"github.com/opstower/opstower/tests/internal/opstowerbin"
 )
 
 // toolsList is a complete MCP request a stateless server answers without a
@@ -26,13 +28,13 @@ type rawRequest struct {
 	header map[string]string
 }
 
-func do(t *testing.T, s *httpServer, r rawRequest) (int, string) {
+func do(t *testing.T, s *opstowerbin.HTTPServer, r rawRequest) (int, string) {
 	t.Helper()
 	var body io.Reader
 	if r.method == http.MethodPost {
 		body = strings.NewReader(toolsList)
 	}
-	req, err := http.NewRequest(r.method, s.base+r.path, body)
+	req, err := http.NewRequest(r.method, s.Base+r.path, body)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,15 +67,15 @@ func do(t *testing.T, s *httpServer, r rawRequest) (int, string) {
 func TestHTTPProtections(t *testing.T) {
 	token := randomToken(t)
 	dsn := "sqlite://" + fixtureDB
-	withToken := startHTTP(t, []string{"OPSTOWER_HTTP_TOKEN=" + token}, "--dsn", dsn)
-	withOrigin := startHTTP(t, nil, "--dsn", dsn, "--allowed-origin", "https://evil.example")
-	withHosts := startHTTP(t, nil, "--dsn", dsn, "--allowed-host", "localhost", "--allowed-host", "mcp.example.com")
-	plain := startHTTP(t, nil, "--dsn", dsn)
+	withToken := opstowerbin.StartHTTP(t, binPath, []string{"OPSTOWER_HTTP_TOKEN=" + token}, "--dsn", dsn)
+	withOrigin := opstowerbin.StartHTTP(t, binPath, nil, "--dsn", dsn, "--allowed-origin", "https://evil.example")
+	withHosts := opstowerbin.StartHTTP(t, binPath, nil, "--dsn", dsn, "--allowed-host", "localhost", "--allowed-host", "mcp.example.com")
+	plain := opstowerbin.StartHTTP(t, binPath, nil, "--dsn", dsn)
 
 	auth := map[string]string{"Authorization": "Bearer " + token}
 	crossSite := map[string]string{"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"}
-	port := func(s *httpServer) string {
-		u, err := url.Parse(s.base)
+	port := func(s *opstowerbin.HTTPServer) string {
+		u, err := url.Parse(s.Base)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -83,7 +85,7 @@ func TestHTTPProtections(t *testing.T) {
 	post := http.MethodPost
 	cases := []struct {
 		name       string
-		server     *httpServer
+		server     *opstowerbin.HTTPServer
 		req        rawRequest
 		wantStatus int
 	}{
@@ -134,10 +136,10 @@ func TestHTTPProtections(t *testing.T) {
 	// What a user of each client library sees when the token is missing,
 	// and that the same clients work once it is set.
 	t.Run("clients without token", func(t *testing.T) {
-		if _, err := connectGoSDKHTTP(t, withToken.endpoint(), "", ""); err == nil || !strings.Contains(err.Error(), "Unauthorized") {
+		if _, err := connectGoSDKHTTP(t, withToken.Endpoint(), "", ""); err == nil || !strings.Contains(err.Error(), "Unauthorized") {
 			t.Errorf("go-sdk without a token: want an Unauthorized error, got %v", err)
 		}
-		if _, err := connectMcpGoHTTP(t, withToken.endpoint(), "", ""); !errors.Is(err, mgtransport.ErrAuthorizationRequired) {
+		if _, err := connectMcpGoHTTP(t, withToken.Endpoint(), "", ""); !errors.Is(err, mgtransport.ErrAuthorizationRequired) {
 			t.Errorf("mcp-go without a token: want %v, got %v", mgtransport.ErrAuthorizationRequired, err)
 		}
 	})
@@ -145,7 +147,7 @@ func TestHTTPProtections(t *testing.T) {
 		for name, connect := range map[string]func(*testing.T, string, string, string) (client, error){
 			"go-sdk": connectGoSDKHTTP, "mcp-go": connectMcpGoHTTP,
 		} {
-			c, err := connect(t, withToken.endpoint(), token, "")
+			c, err := connect(t, withToken.Endpoint(), token, "")
 			if err != nil {
 				t.Fatalf("%s with the token: %v", name, err)
 			}

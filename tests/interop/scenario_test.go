@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/opstower/opstower/tests/internal/opstowerbin"
 )
 
 // Protocol revisions the matrix runs. newest is what current clients
@@ -24,7 +26,7 @@ const (
 // token) and protocol revision (the client's newest, and 2025-03-26).
 func TestScenario(t *testing.T) {
 	token := randomToken(t)
-	srv := startHTTP(t, []string{"OPSTOWER_HTTP_TOKEN=" + token}, "--dsn", "sqlite://"+fixtureDB)
+	srv := opstowerbin.StartHTTP(t, binPath, []string{"OPSTOWER_HTTP_TOKEN=" + token}, "--dsn", "sqlite://"+fixtureDB)
 
 	type pairing struct {
 		name    string
@@ -34,16 +36,16 @@ func TestScenario(t *testing.T) {
 		{"go-sdk/stdio", connectGoSDKStdio},
 		{"mcp-go/stdio", connectMcpGoStdio},
 		{"go-sdk/http", func(t *testing.T, version string) client {
-			c, err := connectGoSDKHTTP(t, srv.endpoint(), token, version)
+			c, err := connectGoSDKHTTP(t, srv.Endpoint(), token, version)
 			if err != nil {
-				t.Fatalf("connecting over HTTP: %v\nserver stderr:\n%s", err, srv.stderr.String())
+				t.Fatalf("connecting over HTTP: %v\nserver stderr:\n%s", err, srv.Stderr.String())
 			}
 			return c
 		}},
 		{"mcp-go/http", func(t *testing.T, version string) client {
-			c, err := connectMcpGoHTTP(t, srv.endpoint(), token, version)
+			c, err := connectMcpGoHTTP(t, srv.Endpoint(), token, version)
 			if err != nil {
-				t.Fatalf("connecting over HTTP: %v\nserver stderr:\n%s", err, srv.stderr.String())
+				t.Fatalf("connecting over HTTP: %v\nserver stderr:\n%s", err, srv.Stderr.String())
 			}
 			return c
 		}},
