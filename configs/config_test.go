@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	codesrv "github.com/opstower/opstower/servers/code"
 	"github.com/opstower/opstower/orchestrator/demo"
+	codesrv "github.com/opstower/opstower/servers/code"
 	"github.com/opstower/opstower/servers/databases"
 	errorsrv "github.com/opstower/opstower/servers/errors"
 	logsrv "github.com/opstower/opstower/servers/logs"
