@@ -7,7 +7,7 @@ LDFLAGS   := -s -w -X main.version=$(VERSION)
 .PHONY: build test test-short bench lint demo snapshots clean
 
 build:
-	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/opstower
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/opstower
 
 # The README's test command. Tests that need PostgreSQL, MariaDB or
 # ClickHouse skip with a message when those are absent, unless
