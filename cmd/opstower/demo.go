@@ -219,4 +219,11 @@ func printNextSteps(out io.Writer, w *demo.Workspace) {
 	raw, _ := json.MarshalIndent(map[string]any{"mcpServers": servers}, "", "  ")
 	fmt.Fprintf(out, "\nNext: ask your own agent. For Claude Desktop, put this in claude_desktop_config.json and restart it:\n%s\n", raw)
 	fmt.Fprintf(out, "VS Code and Cursor take the same servers; see configs/ in the OpsTower repository.\n")
+	var flags []string
+	for _, src := range demoSources {
+		if args := src.args(w); args != nil {
+			flags = append(flags, fmt.Sprintf("%s %q", args[0], args[1]))
+		}
+	}
+	fmt.Fprintf(out, "\nOr let OpsTower's own agent investigate. It needs a model: set ANTHROPIC_API_KEY, OPENAI_API_KEY or\nGEMINI_API_KEY, or add --model ollama:MODEL for a local one. Then:\n  %s chat %s \\\n    -p \"Payments have been failing since this morning. Why?\"\n", exe, strings.Join(flags, " "))
 }
