@@ -17,7 +17,6 @@ import (
 
 	"github.com/opstower/opstower/shared/config"
 	"github.com/opstower/opstower/shared/connections"
-	"github.com/opstower/opstower/shared/logging"
 	"github.com/opstower/opstower/shared/render"
 	"github.com/opstower/opstower/shared/toolkit"
 )
@@ -58,14 +57,9 @@ func New(ctx context.Context, cfg Config) (*mcp.Server, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	version := cfg.Version
-	if version == "" {
-		version = "dev"
-	}
-	s := mcp.NewServer(&mcp.Implementation{Name: "opstower-databases", Title: "OpsTower databases", Version: version},
-		&mcp.ServerOptions{Instructions: instructions(conns), Logger: logging.Quiet(logger), Capabilities: &mcp.ServerCapabilities{}})
 	h := &handlers{conns: conns, limits: limits, logger: logger}
-	toolkit.Add(s, toolkit.Options{MaxBytes: limits.Bytes + 1024, Logger: logger}, h.tools()...)
+	s := toolkit.NewServer(toolkit.Server{Name: "databases", Title: "OpsTower databases", Version: cfg.Version,
+		Instructions: instructions(conns), MaxBytes: limits.Bytes + 1024, Logger: logger}, h.tools()...)
 	conns.CloseWhenDone(ctx, logger)
 	return s, nil
 }
