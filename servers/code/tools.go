@@ -367,13 +367,7 @@ func (h *handlers) knownRepos() []string {
 }
 
 func (h *handlers) limit(n int) (int, error) {
-	switch {
-	case n == 0:
-		return h.limits.Rows, nil
-	case n < 0 || n > h.limits.MaxRows:
-		return 0, toolkit.Errorf("limit must be between 1 and %d", h.limits.MaxRows)
-	}
-	return n, nil
+	return toolkit.Bounded("limit", n, h.limits.Rows, h.limits.MaxRows)
 }
 
 func (h *handlers) deadline(ctx context.Context) (context.Context, context.CancelFunc) {

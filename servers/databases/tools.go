@@ -231,12 +231,9 @@ func (h *handlers) query(ctx context.Context, in queryArgs) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	limit := in.Limit
-	switch {
-	case limit == 0:
-		limit = h.limits.Rows
-	case limit < 0 || limit > h.limits.MaxRows:
-		return "", toolkit.Errorf("limit must be between 1 and %d", h.limits.MaxRows)
+	limit, err := toolkit.Bounded("limit", in.Limit, h.limits.Rows, h.limits.MaxRows)
+	if err != nil {
+		return "", err
 	}
 	st, err := sqlguard.Check(c.Backend.dialect(), in.SQL)
 	if err != nil {

@@ -147,13 +147,7 @@ func (h *handlers) start(ctx context.Context) (context.Context, context.CancelFu
 
 // rows checks a limit argument; zero means def.
 func (h *handlers) rows(limit, def int) (int, error) {
-	switch {
-	case limit == 0:
-		return def, nil
-	case limit < 0 || limit > h.limits.MaxRows:
-		return 0, toolkit.Errorf("limit must be between 1 and %d", h.limits.MaxRows)
-	}
-	return limit, nil
+	return toolkit.Bounded("limit", limit, def, h.limits.MaxRows)
 }
 
 // window reads since/until with a default lookback.

@@ -39,13 +39,7 @@ func (h *handlers) nativeSchema(provider string) func(*jsonschema.Schema) {
 }
 
 func (h *handlers) rowLimit(n int) (int, error) {
-	switch {
-	case n == 0:
-		return h.limits.Rows, nil
-	case n < 0 || n > h.limits.MaxRows:
-		return 0, toolkit.Errorf("limit must be between 1 and %d", h.limits.MaxRows)
-	}
-	return n, nil
+	return toolkit.Bounded("limit", n, h.limits.Rows, h.limits.MaxRows)
 }
 
 func asStatus(err error, se **httpapi.StatusError) bool { return errors.As(err, se) }

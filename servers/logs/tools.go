@@ -286,12 +286,9 @@ func (h *handlers) search(ctx context.Context, in searchArgs) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	limit := in.Limit
-	switch {
-	case limit == 0:
-		limit = max(1, h.limits.Rows/2)
-	case limit < 0 || limit > h.limits.MaxRows:
-		return "", toolkit.Errorf("limit must be between 1 and %d", h.limits.MaxRows)
+	limit, err := toolkit.Bounded("limit", in.Limit, max(1, h.limits.Rows/2), h.limits.MaxRows)
+	if err != nil {
+		return "", err
 	}
 	ctx, cancel := h.withTimeout(ctx)
 	defer cancel()
@@ -445,12 +442,9 @@ func (h *handlers) signatures(ctx context.Context, in signaturesArgs) (string, e
 	if err != nil {
 		return "", err
 	}
-	top := in.Top
-	switch {
-	case top == 0:
-		top = 20
-	case top < 0 || top > 200:
-		return "", toolkit.Errorf("top must be between 1 and 200")
+	top, err := toolkit.Bounded("top", in.Top, 20, 200)
+	if err != nil {
+		return "", err
 	}
 	ctx, cancel := h.withTimeout(ctx)
 	defer cancel()

@@ -180,3 +180,15 @@ func Drop(s *jsonschema.Schema, prop string) {
 		}
 	}
 }
+
+// Bounded reads a count argument such as limit or top: zero means def,
+// and anything outside 1..max is a tool error naming the argument.
+func Bounded(name string, n, def, max int) (int, error) {
+	switch {
+	case n == 0:
+		return def, nil
+	case n < 0 || n > max:
+		return 0, Errorf("%s must be between 1 and %d", name, max)
+	}
+	return n, nil
+}
