@@ -642,28 +642,10 @@ func splitEngineFull(full string) (head string, clauses map[string]string) {
 		name string
 	}
 	var marks []mark
-	depth := 0
-	var quote byte
-	for i := 0; i < len(full); i++ {
-		c := full[i]
-		switch {
-		case quote != 0:
-			if c == '\\' {
-				i++
-			} else if c == quote {
-				quote = 0
-			}
-		case c == '\'' || c == '`' || c == '"':
-			quote = c
-		case c == '(':
-			depth++
-		case c == ')':
-			depth--
-		case c == ' ' && depth == 0:
-			for _, k := range engineClauses {
-				if strings.HasPrefix(full[i+1:], k+" ") {
-					marks = append(marks, mark{i, k})
-				}
+	for _, i := range topLevel(full, ' ') {
+		for _, k := range engineClauses {
+			if strings.HasPrefix(full[i+1:], k+" ") {
+				marks = append(marks, mark{i, k})
 			}
 		}
 	}

@@ -145,29 +145,39 @@ func parseCHType(s string) *chType {
 // splitTopLevel splits s at sep outside parentheses and quotes.
 func splitTopLevel(s string, sep byte) []string {
 	var out []string
-	depth, start := 0, 0
-	var quote byte
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case quote != 0:
-			if c == '\\' {
-				i++
-			} else if c == quote {
-				quote = 0
-			}
-		case c == '\'' || c == '`' || c == '"':
-			quote = c
-		case c == '(':
-			depth++
-		case c == ')':
-			depth--
-		case c == sep && depth == 0:
-			out = append(out, strings.TrimSpace(s[start:i]))
-			start = i + 1
-		}
+	start := 0
+	for _, i := range topLevel(s, sep) {
+		out = append(out, strings.TrimSpace(s[start:i]))
+		start = i + 1
 	}
 	return append(out, strings.TrimSpace(s[start:]))
+}
+
+// topLevel returns the positions of c in s outside parentheses and
+// quoted text (ClickHouse quotes with ', ` and ", escaping with \).
+func topLevel(s string, c byte) []int {
+	var at []int
+	depth := 0
+	var quote byte
+	for i := 0; i < len(s); i++ {
+		switch b := s[i]; {
+		case quote != 0:
+			if b == '\\' {
+				i++
+			} else if b == quote {
+				quote = 0
+			}
+		case b == '\'' || b == '`' || b == '"':
+			quote = b
+		case b == '(':
+			depth++
+		case b == ')':
+			depth--
+		case b == c && depth == 0:
+			at = append(at, i)
+		}
+	}
+	return at
 }
 
 // splitNamedElem splits "name Type" (a named tuple element); a type alone
