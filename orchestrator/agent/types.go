@@ -4,6 +4,10 @@ import (
 	"fmt"
 	"strings"
 
+	codesrv "github.com/opstower/opstower/servers/code"
+	"github.com/opstower/opstower/servers/databases"
+	errorsrv "github.com/opstower/opstower/servers/errors"
+	logsrv "github.com/opstower/opstower/servers/logs"
 	"github.com/opstower/opstower/shared/suggest"
 )
 
@@ -138,24 +142,35 @@ func (t Type) Guidance() string { return guidance[t] }
 // categoryOf infers a connection's category from its provider name, for
 // connections declared without one. The provider names are those the
 // category servers accept.
-var categoryOf = map[string]string{
-	"postgres": Databases, "postgresql": Databases, "mysql": Databases, "mariadb": Databases, "sqlite": Databases,
-	"clickhouse": Databases, "d1": Databases, "supabase": Databases, "mongodb": Databases, "dynamodb": Databases, "firestore": Databases,
-	"sentry": Errors,
-	"github": Code, "gitlab": Code, "bitbucket": Code, "git": Code, "local": Code,
-	"axiom": Logs, "cloudwatch": Logs, "aws-cloudwatch": Logs, "cloudwatch-logs": Logs,
-	"cloudflare": Logs, "cloudflare-logging": Logs, "cloudflare-workers": Logs,
-	"gcloud": Logs, "gcloud-logging": Logs, "google-cloud-logging": Logs,
-	"files": Logs, "file": Logs, "localfiles": Logs, "log-files": Logs,
-	"posthog": Analytics, "amplitude": Analytics, "ga4": Analytics, "mixpanel": Analytics,
-	"stripe": Payments, "paddle": Payments, "chargebee": Payments, "braintree": Payments,
-	"linear": Ticketing, "jira": Ticketing,
-	"x": Social, "twitter": Social, "linkedin": Social, "meta_social": Social,
-	"meta_ads": Advertising, "google_ads": Advertising,
-	"app_store_connect": AppStores,
-	"intercom":          Support, "zendesk": Support,
-	"external_api": ExternalAPI, "rest": ExternalAPI,
-}
+// categoryOf maps provider names (and URL schemes) to categories: the
+// bundled servers' own provider names, and the providers of categories
+// still to come.
+var categoryOf = func() map[string]string {
+	m := map[string]string{
+		"postgres": Databases, "postgresql": Databases, "mysql": Databases, "mariadb": Databases, "sqlite": Databases,
+		"clickhouse": Databases, "clickhouses": Databases, "d1": Databases, "supabase": Databases,
+		"mongodb": Databases, "dynamodb": Databases, "firestore": Databases,
+		"posthog": Analytics, "amplitude": Analytics, "ga4": Analytics, "mixpanel": Analytics,
+		"stripe": Payments, "paddle": Payments, "chargebee": Payments, "braintree": Payments,
+		"linear": Ticketing, "jira": Ticketing,
+		"x": Social, "twitter": Social, "linkedin": Social, "meta_social": Social,
+		"meta_ads": Advertising, "google_ads": Advertising,
+		"app_store_connect": AppStores,
+		"intercom":          Support, "zendesk": Support,
+		"external_api": ExternalAPI, "rest": ExternalAPI,
+	}
+	for cat, names := range map[string][]string{
+		Databases: databases.ProviderNames(),
+		Code:      codesrv.ProviderNames(),
+		Logs:      logsrv.ProviderNames(),
+		Errors:    errorsrv.ProviderNames(),
+	} {
+		for _, n := range names {
+			m[n] = cat
+		}
+	}
+	return m
+}()
 
 // CategoryOf returns a connection's category: the declared one, or the one
 // its provider implies. A URL setting's scheme names the provider when

@@ -293,3 +293,7 @@ type blameResult struct {
 	Lines   []blameLine
 	Commits map[string]blameCommit
 }
+
+// ProviderNames are the provider names (and aliases) a config file may use
+// for this category, so the agent host can tell a connection's category.
+func ProviderNames() []string { return registry.ProviderNames() }

@@ -165,3 +165,7 @@ func fileLabel(path string) string {
 	base := filepath.Base(path)
 	return strings.TrimSuffix(base, filepath.Ext(base))
 }
+
+// ProviderNames are the provider names (and aliases) a config file may use
+// for this category, so the agent host can tell a connection's category.
+func ProviderNames() []string { return append(registry.ProviderNames(), genericSQL, "generic") }

@@ -71,3 +71,7 @@ func (f SentryFlags) Connection() config.Connection {
 	}
 	return c
 }
+
+// ProviderNames are the provider names (and aliases) a config file may use
+// for this category, so the agent host can tell a connection's category.
+func ProviderNames() []string { return registry.ProviderNames() }

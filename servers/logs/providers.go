@@ -61,3 +61,7 @@ func ParseFiles(arg string) (config.Connection, error) {
 	}
 	return config.Connection{Name: name, Category: Category, Provider: localProvider.Name, Settings: map[string]string{"path": raw}}, nil
 }
+
+// ProviderNames are the provider names (and aliases) a config file may use
+// for this category, so the agent host can tell a connection's category.
+func ProviderNames() []string { return registry.ProviderNames() }

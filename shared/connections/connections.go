@@ -156,6 +156,17 @@ func (r *Registry[P, B]) providerFor(c config.Connection) (P, error) {
 	return none, nil
 }
 
+// ProviderNames are every name a config file may give this category's
+// providers: names and aliases, in registry order.
+func (r *Registry[P, B]) ProviderNames() []string {
+	var out []string
+	for _, p := range r.Providers {
+		out = append(out, p.base().Name)
+		out = append(out, p.base().Aliases...)
+	}
+	return out
+}
+
 // names are the providers' config names, in registry order.
 func (r *Registry[P, B]) names() []string {
 	out := make([]string, len(r.Providers))
