@@ -93,12 +93,12 @@ func (a *axiom) datasets(ctx context.Context) ([]axiomDataset, error) {
 	return ds, nil
 }
 
-func (a *axiom) sources(ctx context.Context, pattern string) (*sourceTable, error) {
+func (a *axiom) sources(ctx context.Context, pattern string) (*SourceTable, error) {
 	ds, err := a.datasets(ctx)
 	if err != nil {
 		return nil, err
 	}
-	t := &sourceTable{Columns: []render.Column{{Name: "dataset"}, {Name: "kind"}, {Name: "created"}, {Name: "description"}}}
+	t := &SourceTable{Columns: []render.Column{{Name: "dataset"}, {Name: "kind"}, {Name: "created"}, {Name: "description"}}}
 	for _, d := range ds {
 		if pattern != "" && !containsFold(d.Name, pattern) {
 			continue
@@ -172,7 +172,7 @@ func (a *axiom) unknownDataset(ctx context.Context, name string, err error) erro
 	return toolkit.Errorf("Axiom has no dataset %q that this token can read%s", name, didYouMean(name, names))
 }
 
-func (a *axiom) fetch(ctx context.Context, f *filter, max int, fn func(*event) bool) (scanInfo, error) {
+func (a *axiom) fetch(ctx context.Context, f *filter, max int, fn func(*Event) bool) (scanInfo, error) {
 	ds := f.Source
 	if ds == "" {
 		ds = a.dataset
@@ -210,7 +210,7 @@ func (a *axiom) fetch(ctx context.Context, f *filter, max int, fn func(*event) b
 				rec[fd.Name] = tab.Columns[c][i]
 			}
 		}
-		e := recordEvent(rec, ds)
+		e := RecordEvent(rec, ds)
 		if !fn(&e) {
 			break
 		}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
+	"github.com/opstower/opstower/servers/logs/internal/logstest"
 	"github.com/opstower/opstower/shared/config"
 	"github.com/opstower/opstower/shared/mcptest"
 )
@@ -38,10 +39,10 @@ type axiomFake struct {
 func newAxiomFake(t *testing.T, token string) *axiomFake {
 	f := &axiomFake{t: t, token: token, rows: map[string][]map[string]any{}}
 	var rows []map[string]any
-	for ts := incidentFrom.Add(-10 * time.Minute); ts.Before(incidentTo); ts = ts.Add(5 * time.Second) {
-		i := int(ts.Sub(logStart) / time.Second)
+	for ts := logstest.IncidentFrom.Add(-10 * time.Minute); ts.Before(logstest.IncidentTo); ts = ts.Add(5 * time.Second) {
+		i := int(ts.Sub(logstest.Start) / time.Second)
 		r := map[string]any{"_time": ts.Format(time.RFC3339Nano), "_sysTime": ts.Format(time.RFC3339Nano), "service": "checkout", "host": "web-" + strconv.Itoa(i%3)}
-		if !ts.Before(incidentFrom) {
+		if !ts.Before(logstest.IncidentFrom) {
 			r["level"], r["message"] = "error", "payment failed for order "+strconv.Itoa(8000+i)+": timeout after 30s talking to 10.0.0."+strconv.Itoa(i%250)+":5432"
 		} else {
 			r["level"], r["message"] = "info", "GET /api/orders/"+strconv.Itoa(i)+" 200"
@@ -249,7 +250,7 @@ func serveConns(t testing.TB, conns []config.Connection, env map[string]string) 
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	s, err := New(ctx, Config{Connections: conns, Lookup: func(k string) (string, bool) { v, ok := env[k]; return v, ok }})
-	must(t, err)
+	logstest.Must(t, err)
 	return mcptest.Connect(t, s)
 }
 
@@ -260,7 +261,7 @@ func TestAxiom(t *testing.T) {
 	fake := newAxiomFake(t, axiomCanary)
 	conn := config.Connection{Name: "ax", Category: Category, Provider: "axiom", Settings: map[string]string{"base_url": fake.srv.URL}}
 	cs := serveConns(t, []config.Connection{conn}, map[string]string{"AXIOM_TOKEN": axiomCanary})
-	window := map[string]any{"source": "app-logs", "since": incidentFrom.Add(-time.Hour).Format(time.RFC3339), "until": incidentTo.Format(time.RFC3339)}
+	window := map[string]any{"source": "app-logs", "since": logstest.IncidentFrom.Add(-time.Hour).Format(time.RFC3339), "until": logstest.IncidentTo.Format(time.RFC3339)}
 	with := func(extra map[string]any) map[string]any {
 		out := map[string]any{}
 		for k, v := range window {
@@ -273,10 +274,10 @@ func TestAxiom(t *testing.T) {
 	}
 
 	out := mcptest.MustText(t, cs, "list_log_sources", nil)
-	containsAll(t, "datasets", out, "app-logs,axiom:events:v1", "edge-logs")
+	logstest.ContainsAll(t, "datasets", out, "app-logs,axiom:events:v1", "edge-logs")
 
 	out = mcptest.MustText(t, cs, "search_logs", with(map[string]any{"text": "payment", "limit": 3}))
-	containsAll(t, "search", out, "more than 3 lines matched", "11:09:55.000 ERROR payment failed for order", "every line has: service=checkout")
+	logstest.ContainsAll(t, "search", out, "more than 3 lines matched", "11:09:55.000 ERROR payment failed for order", "every line has: service=checkout")
 	if strings.Contains(out, "Note: the window") {
 		t.Errorf("a search the backend filtered whole is not a sample:\n%s", out)
 	}
@@ -285,31 +286,31 @@ func TestAxiom(t *testing.T) {
 	}
 
 	out = mcptest.MustText(t, cs, "error_signatures", window)
-	containsAll(t, "signatures", out, "120,error,2026-03-01T11:00:00Z,2026-03-01T11:09:55Z,app-logs,payment failed for order <n>: timeout after <n>s talking to <ip>")
+	logstest.ContainsAll(t, "signatures", out, "120,error,2026-03-01T11:00:00Z,2026-03-01T11:09:55Z,app-logs,payment failed for order <n>: timeout after <n>s talking to <ip>")
 
 	out = mcptest.MustText(t, cs, "count_logs", with(map[string]any{"group_by": "level", "bucket": "5m"}))
-	containsAll(t, "counts", out, "2026-03-01T10:50Z,60,0,60", "2026-03-01T11:05Z,60,60,0", "bucket,count,error,info")
+	logstest.ContainsAll(t, "counts", out, "2026-03-01T10:50Z,60,0,60", "2026-03-01T11:05Z,60,60,0", "bucket,count,error,info")
 
 	out = mcptest.MustText(t, cs, "search_logs", with(map[string]any{"filter": "level == 'info'", "fields": []string{"duration_ms>=40"}, "limit": 50}))
-	containsAll(t, "native filter and fields", out, "lines matched", "INFO GET /api/orders/")
+	logstest.ContainsAll(t, "native filter and fields", out, "lines matched", "INFO GET /api/orders/")
 	if strings.Contains(out, "ERROR") {
 		t.Errorf("native filter level == 'info' returned errors:\n%s", out)
 	}
 
 	out = mcptest.MustText(t, cs, "axiom_query", map[string]any{"apl": "['app-logs'] | summarize count() by level", "since": "2026-03-01T10:00:00Z", "until": "2026-03-01T12:00:00Z"})
-	containsAll(t, "apl", out, "level:string,count_:integer", "error,120", "info,120", "(240 examined")
+	logstest.ContainsAll(t, "apl", out, "level:string,count_:integer", "error,120", "info,120", "(240 examined")
 
 	msg := mcptest.MustError(t, cs, "search_logs", with(map[string]any{"source": "app-log"}))
-	containsAll(t, "unknown dataset", msg, `no dataset "app-log"`, "did you mean app-logs")
+	logstest.ContainsAll(t, "unknown dataset", msg, `no dataset "app-log"`, "did you mean app-logs")
 	msg = mcptest.MustError(t, cs, "axiom_query", map[string]any{"apl": "['app-logs'] | wher level == 'x'"})
-	containsAll(t, "bad apl", msg, "Axiom rejected the APL", "unexpected operator")
+	logstest.ContainsAll(t, "bad apl", msg, "Axiom rejected the APL", "unexpected operator")
 	msg = mcptest.MustError(t, cs, "search_logs", map[string]any{"text": "x"})
-	containsAll(t, "no dataset", msg, "pass source")
+	logstest.ContainsAll(t, "no dataset", msg, "pass source")
 
 	fake.fail(http.StatusTooManyRequests)
 	start := time.Now()
 	out = mcptest.MustText(t, cs, "list_log_sources", nil)
-	containsAll(t, "after 429", out, "app-logs")
+	logstest.ContainsAll(t, "after 429", out, "app-logs")
 	if d := time.Since(start); d < 900*time.Millisecond {
 		t.Errorf("the retry came after %s, before Retry-After's 1 s", d)
 	}
@@ -318,7 +319,7 @@ func TestAxiom(t *testing.T) {
 	fake.token = "xaat-rotated"
 	fake.mu.Unlock()
 	msg = mcptest.MustError(t, cs, "search_logs", window)
-	containsAll(t, "expired token", msg, "rejected the credentials (401)", "expired")
+	logstest.ContainsAll(t, "expired token", msg, "rejected the credentials (401)", "expired")
 	if strings.Contains(msg, axiomCanary) {
 		t.Errorf("the token leaked into an error: %s", msg)
 	}

@@ -18,7 +18,7 @@ import (
 type backend interface {
 	// sources lists what can be searched: files, datasets, log groups,
 	// log names, workers. pattern narrows the list.
-	sources(ctx context.Context, pattern string) (*sourceTable, error)
+	sources(ctx context.Context, pattern string) (*SourceTable, error)
 	search(ctx context.Context, f *filter, limit int) (*searchResult, error)
 	count(ctx context.Context, f *filter, c *timebucket.Counts, groupBy string) (scanInfo, error)
 	signatures(ctx context.Context, f *filter) (*sigTable, scanInfo, error)
@@ -45,14 +45,15 @@ type scanInfo struct {
 
 // searchResult is the newest matches, in time order.
 type searchResult struct {
-	Events []event
+	Events []Event
 	Total  int  // matches counted
 	More   bool // Total is a lower bound: the backend had more
 	scanInfo
 }
 
-// sourceTable is a provider's list of sources.
-type sourceTable struct {
+// SourceTable is a provider's list of sources, as list_log_sources shows
+// it: a row of Columns for each source, and a note after the table.
+type SourceTable struct {
 	Columns []render.Column
 	Rows    [][]string
 	Note    string
@@ -75,7 +76,7 @@ type nameCount struct {
 // first, at most max of them. It pushes what it can of f to the backend;
 // fetchOps applies the whole filter again on what comes back.
 type fetcher interface {
-	fetch(ctx context.Context, f *filter, max int, fn func(*event) bool) (scanInfo, error)
+	fetch(ctx context.Context, f *filter, max int, fn func(*Event) bool) (scanInfo, error)
 }
 
 // fetchOps implements the analysing operations over a fetcher.
@@ -85,9 +86,9 @@ type fetchOps struct {
 	maxScan int
 }
 
-func (o fetchOps) each(ctx context.Context, f *filter, max int, fn func(*event) bool) (scanInfo, int, error) {
+func (o fetchOps) each(ctx context.Context, f *filter, max int, fn func(*Event) bool) (scanInfo, int, error) {
 	n := 0
-	info, err := o.f.fetch(ctx, f, max, func(e *event) bool {
+	info, err := o.f.fetch(ctx, f, max, func(e *Event) bool {
 		n++
 		if !f.match(e) {
 			return true
@@ -124,7 +125,7 @@ func (o fetchOps) search(ctx context.Context, f *filter, limit int) (*searchResu
 	if a, ok := o.f.(ascender); ok && a.ascending() {
 		// The newest matches are the last ones: read up to the cap and
 		// keep the tail.
-		info, _, err := o.each(ctx, f, o.maxScan, func(e *event) bool {
+		info, _, err := o.each(ctx, f, o.maxScan, func(e *Event) bool {
 			res.Total++
 			res.Events = append(res.Events, *e)
 			if len(res.Events) > 2*limit {
@@ -146,7 +147,7 @@ func (o fetchOps) search(ctx context.Context, f *filter, limit int) (*searchResu
 	if p, ok := o.f.(pusher); ok && p.pushesAll(f) || !ok && pushedByDefault(f) {
 		max = limit + 1
 	}
-	info, _, err := o.each(ctx, f, max, func(e *event) bool {
+	info, _, err := o.each(ctx, f, max, func(e *Event) bool {
 		res.Total++
 		if len(res.Events) < limit {
 			res.Events = append(res.Events, *e)
@@ -172,7 +173,7 @@ func (o fetchOps) search(ctx context.Context, f *filter, limit int) (*searchResu
 }
 
 func (o fetchOps) count(ctx context.Context, f *filter, c *timebucket.Counts, groupBy string) (scanInfo, error) {
-	info, _, err := o.each(ctx, f, o.maxScan, func(e *event) bool {
+	info, _, err := o.each(ctx, f, o.maxScan, func(e *Event) bool {
 		c.Add(e.Time, groupOf(e, groupBy))
 		return true
 	})
@@ -181,7 +182,7 @@ func (o fetchOps) count(ctx context.Context, f *filter, c *timebucket.Counts, gr
 
 func (o fetchOps) signatures(ctx context.Context, f *filter) (*sigTable, scanInfo, error) {
 	t := newSigTable()
-	info, _, err := o.each(ctx, f, o.maxScan, func(e *event) bool {
+	info, _, err := o.each(ctx, f, o.maxScan, func(e *Event) bool {
 		t.add(e)
 		return true
 	})
@@ -190,7 +191,7 @@ func (o fetchOps) signatures(ctx context.Context, f *filter) (*sigTable, scanInf
 
 func (o fetchOps) fields(ctx context.Context, f *filter, key string) (*fieldStats, scanInfo, error) {
 	fs := newFieldCounter(key)
-	info, _, err := o.each(ctx, f, min(o.maxScan, 2000), func(e *event) bool {
+	info, _, err := o.each(ctx, f, min(o.maxScan, 2000), func(e *Event) bool {
 		fs.add(e)
 		return true
 	})
@@ -199,7 +200,7 @@ func (o fetchOps) fields(ctx context.Context, f *filter, key string) (*fieldStat
 
 // groupOf is the group of an event for counts: its level, a field's
 // value, or "" for none.
-func groupOf(e *event, groupBy string) string {
+func groupOf(e *Event, groupBy string) string {
 	switch strings.ToLower(groupBy) {
 	case "":
 		return ""
@@ -218,7 +219,7 @@ func groupOf(e *event, groupBy string) string {
 }
 
 // sortEvents orders events oldest first, keeping the order of equal times.
-func sortEvents(es []event) {
+func sortEvents(es []Event) {
 	sort.SliceStable(es, func(i, j int) bool { return es[i].Time.Before(es[j].Time) })
 }
 
@@ -233,7 +234,7 @@ func newFieldCounter(key string) *fieldCounter {
 	return &fieldCounter{key: key, counts: map[string]*nameCount{}}
 }
 
-func (c *fieldCounter) add(e *event) {
+func (c *fieldCounter) add(e *Event) {
 	c.events++
 	if c.key != "" {
 		v, ok := e.get(c.key)

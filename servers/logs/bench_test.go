@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/opstower/opstower/servers/logs/internal/logstest"
 	"github.com/opstower/opstower/shared/config"
 	"github.com/opstower/opstower/shared/mcptest"
 	"github.com/opstower/opstower/shared/timebucket"
@@ -48,7 +49,7 @@ func benchFile(b *testing.B) string {
 	start := time.Now()
 	tmp := path + ".tmp"
 	f, err := os.Create(tmp)
-	must(b, err)
+	logstest.Must(b, err)
 	w := bufio.NewWriterSize(f, 4<<20)
 	ts := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
 	var line []byte
@@ -84,12 +85,12 @@ func benchFile(b *testing.B) string {
 		}
 		line = append(line, "}\n"...)
 		n, err := w.Write(line)
-		must(b, err)
+		logstest.Must(b, err)
 		written += n
 	}
-	must(b, w.Flush())
-	must(b, f.Close())
-	must(b, os.Rename(tmp, path))
+	logstest.Must(b, w.Flush())
+	logstest.Must(b, f.Close())
+	logstest.Must(b, os.Rename(tmp, path))
 	b.Logf("generated %s (%d MB) in %s", path, written>>20, time.Since(start).Round(time.Millisecond))
 	return path
 }
@@ -97,7 +98,7 @@ func benchFile(b *testing.B) string {
 func benchBackend(b *testing.B, workers int) (*localFiles, int64) {
 	path := benchFile(b)
 	st, err := os.Stat(path)
-	must(b, err)
+	logstest.Must(b, err)
 	lf := newLocalFiles([]string{path})
 	lf.workers = workers
 	if _, err := lf.meta(path); err != nil {
@@ -144,7 +145,7 @@ func BenchmarkSignatures1GB(b *testing.B) {
 	}{{"allcores", 0}, {"1core", 1}} {
 		b.Run(c.name, func(b *testing.B) {
 			lf, size := benchBackend(b, c.workers)
-			f := &filter{MinLevel: levelError}
+			f := &filter{MinLevel: LevelError}
 			b.SetBytes(size)
 			b.ResetTimer()
 			for range b.N {

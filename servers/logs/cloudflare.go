@@ -120,12 +120,12 @@ func (c *cloudflare) scripts(ctx context.Context) ([]cfScript, error) {
 	return env.Result, nil
 }
 
-func (c *cloudflare) sources(ctx context.Context, pattern string) (*sourceTable, error) {
+func (c *cloudflare) sources(ctx context.Context, pattern string) (*SourceTable, error) {
 	ss, err := c.scripts(ctx)
 	if err != nil {
 		return nil, err
 	}
-	t := &sourceTable{Columns: []render.Column{{Name: "worker"}, {Name: "created"}, {Name: "modified"}}}
+	t := &SourceTable{Columns: []render.Column{{Name: "worker"}, {Name: "created"}, {Name: "modified"}}}
 	for _, s := range ss {
 		if pattern != "" && !containsFold(s.ID, pattern) {
 			continue
@@ -213,7 +213,7 @@ func (c *cloudflare) scriptFilters(source string) []cfFilter {
 // cfPage is how many events one query asks for (the API's maximum).
 const cfPage = 2000
 
-func (c *cloudflare) fetch(ctx context.Context, f *filter, max int, fn func(*event) bool) (scanInfo, error) {
+func (c *cloudflare) fetch(ctx context.Context, f *filter, max int, fn func(*Event) bool) (scanInfo, error) {
 	tf, err := c.window(f)
 	if err != nil {
 		return scanInfo{}, err
@@ -256,10 +256,10 @@ func (c *cloudflare) fetch(ctx context.Context, f *filter, max int, fn func(*eve
 // cfToEvent maps a Workers telemetry event: $metadata holds the message,
 // level and request facts; source holds the logged object when a Worker
 // logs structured data.
-func cfToEvent(ce *cfEvent) event {
-	var e event
+func cfToEvent(ce *cfEvent) Event {
+	var e Event
 	if obj, ok := ce.Source.(map[string]any); ok {
-		e = recordEvent(obj, "")
+		e = RecordEvent(obj, "")
 	} else if s, ok := ce.Source.(string); ok {
 		e.Message = s
 	}
@@ -272,7 +272,7 @@ func cfToEvent(ce *cfEvent) event {
 		if e.Message == "" {
 			e.Message = s
 		} else if !strings.Contains(e.Message, s) {
-			e.Fields = append(e.Fields, field{Key: "error", Value: s})
+			e.Fields = append(e.Fields, Field{Key: "error", Value: s})
 		}
 	}
 	if s, _ := md["level"].(string); s != "" && e.Level == levelUnknown {
@@ -284,11 +284,11 @@ func cfToEvent(ce *cfEvent) event {
 	}
 	for _, k := range []string{"trigger", "statusCode", "url", "requestId", "origin", "region"} {
 		if v, ok := md[k]; ok && v != nil && anyText(v) != "" {
-			e.Fields = append(e.Fields, field{Key: k, Value: anyText(v)})
+			e.Fields = append(e.Fields, Field{Key: k, Value: anyText(v)})
 		}
 	}
 	if v, ok := ce.Workers["outcome"]; ok && v != nil {
-		e.Fields = append(e.Fields, field{Key: "outcome", Value: anyText(v)})
+		e.Fields = append(e.Fields, Field{Key: "outcome", Value: anyText(v)})
 	}
 	var raw strings.Builder
 	raw.WriteString(e.Message)

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/opstower/opstower/servers/logs/internal/logstest"
 	"github.com/opstower/opstower/shared/config"
 	"github.com/opstower/opstower/shared/mcptest"
 )
@@ -196,10 +197,10 @@ func TestCloudflareWorkersLogs(t *testing.T) {
 	cs := serveConns(t, []config.Connection{conn}, map[string]string{"CLOUDFLARE_API_TOKEN": cfCanary})
 
 	out := mcptest.MustText(t, cs, "list_log_sources", nil)
-	containsAll(t, "workers", out, "api-gateway,", "auth-worker,", "7 days")
+	logstest.ContainsAll(t, "workers", out, "api-gateway,", "auth-worker,", "7 days")
 
 	out = mcptest.MustText(t, cs, "search_logs", map[string]any{"source": "api-gateway", "text": "typeerror", "limit": 5})
-	containsAll(t, "search", out, "more than 5 lines matched", "ERROR TypeError: Cannot read properties of undefined", "statusCode=500")
+	logstest.ContainsAll(t, "search", out, "more than 5 lines matched", "ERROR TypeError: Cannot read properties of undefined", "statusCode=500")
 	fake.mu.Lock()
 	last := fake.bodies[len(fake.bodies)-1]
 	fake.mu.Unlock()
@@ -212,32 +213,32 @@ func TestCloudflareWorkersLogs(t *testing.T) {
 
 	// Signatures and counts read past one page (2,000 events).
 	out = mcptest.MustText(t, cs, "error_signatures", map[string]any{"since": "1h"})
-	containsAll(t, "signatures", out, ",error,", "TypeError: Cannot read properties of undefined (reading '*') at item <n>", "api-gateway")
+	logstest.ContainsAll(t, "signatures", out, ",error,", "TypeError: Cannot read properties of undefined (reading '*') at item <n>", "api-gateway")
 	if !strings.Contains(out, "300,error") && !strings.Contains(out, "294,error") {
 		t.Errorf("expected the ~300 errors of api-gateway to group into one signature:\n%s", out)
 	}
 	out = mcptest.MustText(t, cs, "count_logs", map[string]any{"since": "1h", "bucket": "10m", "group_by": "level"})
-	containsAll(t, "counts", out, "3,000 lines matched", "error")
+	logstest.ContainsAll(t, "counts", out, "3,000 lines matched", "error")
 
 	out = mcptest.MustText(t, cs, "log_fields", nil)
-	containsAll(t, "keys", out, `$metadata.service,-,"string, last seen`, "$metadata.statusCode")
+	logstest.ContainsAll(t, "keys", out, `$metadata.service,-,"string, last seen`, "$metadata.statusCode")
 	out = mcptest.MustText(t, cs, "log_fields", map[string]any{"field": "$metadata.service"})
-	containsAll(t, "values", out, "api-gateway,-", "auth-worker,-")
+	logstest.ContainsAll(t, "values", out, "api-gateway,-", "auth-worker,-")
 
 	msg := mcptest.MustError(t, cs, "search_logs", map[string]any{"since": "30d"})
-	containsAll(t, "retention", msg, "7 days")
+	logstest.ContainsAll(t, "retention", msg, "7 days")
 
 	fake.mu.Lock()
 	fake.pending = append(fake.pending, http.StatusTooManyRequests)
 	fake.mu.Unlock()
 	out = mcptest.MustText(t, cs, "list_log_sources", nil)
-	containsAll(t, "after 429", out, "api-gateway")
+	logstest.ContainsAll(t, "after 429", out, "api-gateway")
 
 	fake.mu.Lock()
 	fake.token = "rotated"
 	fake.mu.Unlock()
 	msg = mcptest.MustError(t, cs, "search_logs", nil)
-	containsAll(t, "expired", msg, "401", "Authentication error")
+	logstest.ContainsAll(t, "expired", msg, "401", "Authentication error")
 	if strings.Contains(msg, cfCanary) {
 		t.Errorf("token leaked: %s", msg)
 	}

@@ -11,26 +11,26 @@ import (
 	"github.com/opstower/opstower/shared/toolkit"
 )
 
-// event is one log entry as every provider hands it to the tools: local
+// Event is one log entry as every provider hands it to the tools: local
 // lines, Axiom rows, CloudWatch events, Cloud Logging entries and Workers
 // telemetry all become events, so searching, counting over time and error
 // signatures are written once.
-type event struct {
+type Event struct {
 	Time    time.Time // zero when the entry has none
-	Level   level
+	Level   Level
 	Message string
-	Fields  []field // the rest, in the order the source gave them
+	Fields  []Field // the rest, in the order the source gave them
 	Source  string  // file, log group/stream, log name, worker
 	// Raw is the text text and regex filters look at: the line itself for
 	// files, the message and fields for structured providers.
 	Raw string
 }
 
-// field is one key and its value as text (nested values as JSON).
-type field struct{ Key, Value string }
+// Field is one key and its value as text (nested values as JSON).
+type Field struct{ Key, Value string }
 
 // get returns a field's value.
-func (e *event) get(key string) (string, bool) {
+func (e *Event) get(key string) (string, bool) {
 	for _, f := range e.Fields {
 		if f.Key == key {
 			return f.Value, true
@@ -49,37 +49,38 @@ func (e *event) get(key string) (string, bool) {
 	return "", false
 }
 
-// level is a normalised severity. Sources spell levels many ways (WARN,
-// warning, 40, W, SEVERITY_WARNING); they all map onto these.
-type level uint8
+// Level is a normalised severity. Sources spell levels many ways (WARN,
+// warning, 40, W, SEVERITY_WARNING); they all map onto these. The zero
+// Level is none: the entry has no level, or any level will do.
+type Level uint8
 
 const (
-	levelUnknown level = iota
-	levelTrace
-	levelDebug
-	levelInfo
-	levelWarn
-	levelError
-	levelFatal
+	levelUnknown Level = iota // none
+	LevelTrace
+	LevelDebug
+	LevelInfo
+	LevelWarn
+	LevelError
+	LevelFatal
 )
 
 var levelNames = [...]string{"", "trace", "debug", "info", "warn", "error", "fatal"}
 
-func (l level) String() string { return levelNames[l] }
+func (l Level) String() string { return levelNames[l] }
 
 // tag is the short uppercase form shown on log lines.
-func (l level) tag() string {
+func (l Level) tag() string {
 	switch l {
 	case levelUnknown:
 		return "-"
-	case levelWarn:
+	case LevelWarn:
 		return "WARN"
 	}
 	return strings.ToUpper(levelNames[l])
 }
 
 // parseLevelArg reads the level argument of a tool: a minimum severity.
-func parseLevelArg(s string) (level, error) {
+func parseLevelArg(s string) (Level, error) {
 	s = strings.TrimSpace(strings.ToLower(s))
 	if s == "" || s == "any" || s == "all" {
 		return levelUnknown, nil
@@ -93,7 +94,7 @@ func parseLevelArg(s string) (level, error) {
 // levelOf maps a level as written in a log to a level. It accepts the
 // usual words in any case, syslog and GCP severities, single letters
 // (glog's I/W/E/F) and pino/bunyan numbers.
-func levelOf(b []byte) level {
+func levelOf(b []byte) Level {
 	b = bytes.Trim(b, " []<>:\t")
 	if len(b) == 0 || len(b) > 16 {
 		return levelUnknown
@@ -107,17 +108,17 @@ func levelOf(b []byte) level {
 	}
 	switch string(buf[:len(b)]) {
 	case "trace", "trc", "finest", "finer", "verbose", "10":
-		return levelTrace
+		return LevelTrace
 	case "debug", "dbg", "d", "fine", "default", "20":
-		return levelDebug
+		return LevelDebug
 	case "info", "information", "informational", "inf", "i", "notice", "log", "config", "30":
-		return levelInfo
+		return LevelInfo
 	case "warn", "warning", "wrn", "w", "40":
-		return levelWarn
+		return LevelWarn
 	case "error", "err", "e", "severe", "50":
-		return levelError
+		return LevelError
 	case "fatal", "ftl", "f", "critical", "crit", "panic", "emerg", "emergency", "alert", "dpanic", "60":
-		return levelFatal
+		return LevelFatal
 	}
 	if bytes.HasPrefix(buf[:len(b)], []byte("severity_")) {
 		return levelOf(b[len("severity_"):])
@@ -132,7 +133,7 @@ func levelOf(b []byte) level {
 type filter struct {
 	Range    timerange.Range
 	HasRange bool // false: no time limit (whole local files)
-	MinLevel level
+	MinLevel Level
 	Text     string
 	fold     bool // Text has no upper case: match it in any case
 	Regex    *regexp.Regexp
@@ -179,7 +180,7 @@ func parseFieldConds(in []string) ([]fieldCond, error) {
 
 func (c fieldCond) String() string { return c.Key + c.Op + c.Value }
 
-func (c fieldCond) holds(e *event) bool {
+func (c fieldCond) holds(e *Event) bool {
 	v, ok := e.get(c.Key)
 	if !ok {
 		return c.Op == "!="
@@ -226,7 +227,7 @@ func (f *filter) matchText(raw string) bool {
 }
 
 // match checks a whole event against the filter.
-func (f *filter) match(e *event) bool {
+func (f *filter) match(e *Event) bool {
 	if f.HasRange && !e.Time.IsZero() && !f.Range.Contains(e.Time) {
 		return false
 	}

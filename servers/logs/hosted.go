@@ -29,11 +29,11 @@ const hostedLookback = 24 * time.Hour
 // noExtent is the extent of hosted providers: unknown, so windows apply.
 func noExtent() (timerange.Range, bool) { return timerange.Range{}, false }
 
-// recordEvent turns a flat record (Axiom row, Workers event source) into
-// an event: the usual time, level and message keys are picked out, the
-// rest become fields in key order.
-func recordEvent(rec map[string]any, source string) event {
-	e := event{Source: source}
+// RecordEvent turns a flat record (an Axiom row, a Workers event, a JSON
+// payload) into an event: the usual time, level and message keys are
+// picked out, the rest become fields in key order.
+func RecordEvent(rec map[string]any, source string) Event {
+	e := Event{Source: source}
 	keys := make([]string, 0, len(rec))
 	for k := range rec {
 		keys = append(keys, k)
@@ -65,7 +65,7 @@ func recordEvent(rec map[string]any, source string) event {
 			continue
 		}
 		val := anyText(v)
-		e.Fields = append(e.Fields, field{Key: k, Value: val})
+		e.Fields = append(e.Fields, Field{Key: k, Value: val})
 		raw.WriteString(" " + k + "=" + val)
 	}
 	e.Raw = e.Message + raw.String()

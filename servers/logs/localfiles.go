@@ -459,9 +459,9 @@ type candidate struct {
 	line   []byte
 	t      time.Time
 	hasT   bool
-	lv     level
+	lv     Level
 	hasLv  bool
-	parsed *event
+	parsed *Event
 }
 
 // scanner runs one filter over chunks of one file.
@@ -611,7 +611,7 @@ func (s *scanner) check(c *candidate, chunk []byte, start int, h *lookupHints) b
 }
 
 // event parses the candidate fully (once).
-func (s *scanner) event(c *candidate) *event {
+func (s *scanner) event(c *candidate) *Event {
 	if c.parsed == nil {
 		e := s.lay.parseLine(c.line, s.source)
 		if e.Time.IsZero() && c.hasT {
@@ -834,7 +834,7 @@ func (l *localFiles) search(ctx context.Context, f *filter, limit int) (*searchR
 		end: func(m *fileMeta) {
 			// Parse the newest matches of this file while its mapping lives.
 			lay, src := m.lay, filepath.Base(m.path)
-			var evs []event
+			var evs []Event
 			total := 0
 			for _, r := range rings {
 				total += r.total
@@ -892,11 +892,11 @@ func (r *ring) add(c *candidate) {
 }
 
 // events returns the kept lines parsed, oldest first.
-func (r *ring) events(lay *layout, source string) []event {
-	out := make([]event, 0, len(r.items))
+func (r *ring) events(lay *layout, source string) []Event {
+	out := make([]Event, 0, len(r.items))
 	for i := range r.items {
 		c := r.items[(r.next+i)%len(r.items)]
-		var e event
+		var e Event
 		if c.parsed != nil {
 			e = *c.parsed
 		} else {
@@ -1005,12 +1005,12 @@ func (l *localFiles) extent(ctx context.Context, source string) (timerange.Range
 	return r, true
 }
 
-func (l *localFiles) sources(ctx context.Context, pattern string) (*sourceTable, error) {
+func (l *localFiles) sources(ctx context.Context, pattern string) (*SourceTable, error) {
 	metas, notes, err := l.files(pattern)
 	if err != nil {
 		return nil, err
 	}
-	t := &sourceTable{Columns: []render.Column{{Name: "file"}, {Name: "size"}, {Name: "format"}, {Name: "first"}, {Name: "last"}, {Name: "modified"}}}
+	t := &SourceTable{Columns: []render.Column{{Name: "file"}, {Name: "size"}, {Name: "format"}, {Name: "first"}, {Name: "last"}, {Name: "modified"}}}
 	for _, m := range metas {
 		kind := m.lay.format.String()
 		if m.gz {

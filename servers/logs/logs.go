@@ -6,7 +6,9 @@
 // provider — plus each service's own query language where it has one.
 // Everything is read-only.
 //
-// Embed it with New; run it with `opstower mcp logs`.
+// Embed it with New; run it with `opstower mcp logs`. CloudWatch Logs and
+// Cloud Logging are linked only into programs that import package
+// cloudlogs (see Register).
 package logs
 
 import (
@@ -79,6 +81,8 @@ func instructions(conns *connections.Set[*provider, backend]) string {
 // open opens cfg's log connections, without connecting.
 func open(ctx context.Context, cfg Config, logger *slog.Logger) (*connections.Set[*provider, backend], error) {
 	o := openOptions{logger: logger, workers: cfg.Workers}
+	registryMu.RLock()
+	defer registryMu.RUnlock()
 	return registry.Open(cfg.Connections, cfg.Lookup, func(p *provider, _ string, v config.Values) (backend, error) {
 		return p.open(ctx, v, o)
 	})

@@ -10,8 +10,9 @@ import (
 )
 
 // nativeTools are the tools of providers with a query language of their
-// own (APL, Logs Insights), added only when such a connection is loaded;
-// their connection argument lists only those connections.
+// own (Axiom's APL, and those registered providers bring, like CloudWatch
+// Logs Insights), added only when such a connection is loaded; their
+// connection argument lists only those connections.
 func (h *handlers) nativeTools() []toolkit.Tool {
 	var tools []toolkit.Tool
 	if h.conns.Of("axiom").Len() > 0 {
@@ -23,19 +24,21 @@ func (h *handlers) nativeTools() []toolkit.Tool {
 			Schema:      h.nativeSchema("axiom"),
 		}, h.runAPL))
 	}
-	tools = append(tools, h.cloudwatchTools()...)
+	// Registered providers may bring tools of their own.
+	seen := map[*provider]bool{}
+	for _, c := range h.conns.All() {
+		if p := c.Provider; p.tools != nil && !seen[p] {
+			seen[p] = true
+			tools = append(tools, p.tools(&Connections{h: h, set: h.conns.Of(p.Name)})...)
+		}
+	}
 	return tools
 }
 
 // nativeSchema adapts a native tool's schema to the connections of its
 // provider.
 func (h *handlers) nativeSchema(provider string) func(*jsonschema.Schema) {
-	return func(s *jsonschema.Schema) {
-		h.conns.Of(provider).ConnectionSchema(s)
-		if p := s.Properties["log_groups"]; p != nil {
-			p.Types, p.Type = nil, "array"
-		}
-	}
+	return h.conns.Of(provider).ConnectionSchema
 }
 
 func (h *handlers) rowLimit(n int) (int, error) {

@@ -25,7 +25,7 @@ const (
 
 // renderEvents writes events (already in display order) within maxBytes.
 // It returns the text and how many events fit.
-func renderEvents(events []event, maxBytes int) (string, int) {
+func renderEvents(events []Event, maxBytes int) (string, int) {
 	if len(events) == 0 {
 		return "", 0
 	}
@@ -79,7 +79,7 @@ func renderEvents(events []event, maxBytes int) (string, int) {
 	return b.String(), shown
 }
 
-func formatEvent(e *event, sameDay bool, varying map[string]bool, multiSource bool) string {
+func formatEvent(e *Event, sameDay bool, varying map[string]bool, multiSource bool) string {
 	var b strings.Builder
 	switch {
 	case e.Time.IsZero():
@@ -113,7 +113,7 @@ func formatEvent(e *event, sameDay bool, varying map[string]bool, multiSource bo
 
 // splitFields finds the fields with one value on every event (said once)
 // and the keys that vary (shown per line).
-func splitFields(events []event) ([]field, map[string]bool) {
+func splitFields(events []Event) ([]Field, map[string]bool) {
 	type seen struct {
 		value string
 		count int
@@ -134,11 +134,11 @@ func splitFields(events []event) ([]field, map[string]bool) {
 			}
 		}
 	}
-	var constant []field
+	var constant []Field
 	varying := map[string]bool{}
 	for k, s := range keys {
 		if s.same && s.count == len(events) && len(events) > 1 {
-			constant = append(constant, field{Key: k, Value: s.value})
+			constant = append(constant, Field{Key: k, Value: s.value})
 		} else {
 			varying[k] = true
 		}

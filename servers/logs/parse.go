@@ -171,13 +171,13 @@ func (l *layout) lineTimeAt(line []byte, hint *int) (time.Time, bool) {
 }
 
 // lineLevel extracts a line's level cheaply.
-func (l *layout) lineLevel(line []byte) level {
+func (l *layout) lineLevel(line []byte) Level {
 	var hint int
 	return l.lineLevelAt(line, &hint)
 }
 
 // lineLevelAt is lineLevel with a position hint.
-func (l *layout) lineLevelAt(line []byte, hint *int) level {
+func (l *layout) lineLevelAt(line []byte, hint *int) Level {
 	switch l.format {
 	case formatJSON:
 		if l.levelQ != nil {
@@ -203,8 +203,8 @@ func (l *layout) lineLevelAt(line []byte, hint *int) level {
 }
 
 // parseLine builds the full event for a line.
-func (l *layout) parseLine(line []byte, source string) event {
-	e := event{Source: source, Raw: string(line)}
+func (l *layout) parseLine(line []byte, source string) Event {
+	e := Event{Source: source, Raw: string(line)}
 	trimmed := bytes.TrimSpace(line)
 	switch {
 	case len(trimmed) > 0 && trimmed[0] == '{' && l.format != formatLogfmt:
@@ -228,7 +228,7 @@ func (l *layout) parseLine(line []byte, source string) event {
 	return e
 }
 
-func (l *layout) parseJSON(line []byte, e *event) bool {
+func (l *layout) parseJSON(line []byte, e *Event) bool {
 	ok := jsonEach(line, func(k, v []byte) bool {
 		key := string(k)
 		switch {
@@ -246,13 +246,13 @@ func (l *layout) parseJSON(line []byte, e *event) bool {
 			e.Message = jsonString(v)
 			return true
 		}
-		e.Fields = append(e.Fields, field{Key: key, Value: jsonValueText(v)})
+		e.Fields = append(e.Fields, Field{Key: key, Value: jsonValueText(v)})
 		return true
 	})
 	return ok
 }
 
-func (l *layout) parseLogfmt(line []byte, e *event) bool {
+func (l *layout) parseLogfmt(line []byte, e *Event) bool {
 	n := 0
 	logfmtEach(line, func(k, v []byte) bool {
 		n++
@@ -273,7 +273,7 @@ func (l *layout) parseLogfmt(line []byte, e *event) bool {
 			e.Message = val
 			return true
 		}
-		e.Fields = append(e.Fields, field{Key: key, Value: val})
+		e.Fields = append(e.Fields, Field{Key: key, Value: val})
 		return true
 	})
 	return n >= 2
@@ -585,7 +585,7 @@ func plainTime(line []byte, year int) (time.Time, []byte, bool) {
 
 // plainLevel reads a level word at the start of text ("ERROR", "[warn]",
 // "level=error" is handled by logfmt), returning the rest.
-func plainLevel(b []byte) (level, []byte) {
+func plainLevel(b []byte) (Level, []byte) {
 	i := 0
 	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '|' || b[i] == '-') {
 		i++

@@ -10,6 +10,7 @@ import (
 
 	"github.com/opstower/opstower/shared/config"
 	"github.com/opstower/opstower/shared/connections"
+	"github.com/opstower/opstower/shared/toolkit"
 )
 
 // provider is one kind of log connection: what every provider declares,
@@ -19,6 +20,11 @@ import (
 type provider struct {
 	connections.Provider
 	open func(ctx context.Context, v config.Values, o openOptions) (backend, error)
+	// tools are a registered provider's own tools (see Provider.Tools).
+	tools func(*Connections) []toolkit.Tool
+	// standIn marks the entry of a provider that lives in package
+	// cloudlogs, until that package replaces it (see Register).
+	standIn bool
 }
 
 // openOptions are handed to every provider's open.
@@ -34,18 +40,19 @@ type openOptions struct {
 type conn = connections.Conn[*provider, backend]
 
 // registry opens the log connections of a configuration. The providers
-// built on the heavy cloud SDKs (CloudWatch, Cloud Logging) register
-// themselves from their files, which the build tag nocloudsdk leaves out
-// for a smaller, faster-starting binary; see cloudsdk_off.go.
+// built on the cloud SDKs (CloudWatch, Cloud Logging) are stand-ins until
+// package cloudlogs registers them; see Register.
 var registry = &connections.Registry[*provider, backend]{
 	Category:  Category,
 	Noun:      "log",
-	Providers: []*provider{localProvider, axiomProvider, cloudflareProvider},
+	Providers: []*provider{localProvider, axiomProvider, cloudflareProvider, cloudwatchStandIn, gcloudStandIn},
 	LabelHint: "give each a label (--files NAME=GLOB, or name: in the config file)",
 	Close:     backend.close,
 }
 
-func registerProvider(p *provider) { registry.Providers = append(registry.Providers, p) }
+// refuseStandIn reads the registry, so it is set here rather than in the
+// registry's declaration, which it would make refer to itself.
+func init() { registry.Infer = refuseStandIn }
 
 var labelRE = regexp.MustCompile(`^([A-Za-z0-9_.-]+)=(.+)$`)
 
@@ -64,4 +71,8 @@ func ParseFiles(arg string) (config.Connection, error) {
 
 // ProviderNames are the provider names (and aliases) a config file may use
 // for this category, so the agent host can tell a connection's category.
-func ProviderNames() []string { return registry.ProviderNames() }
+func ProviderNames() []string {
+	registryMu.RLock()
+	defer registryMu.RUnlock()
+	return registry.ProviderNames()
+}

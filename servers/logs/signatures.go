@@ -18,7 +18,7 @@ const maxSignatureInput = 400
 
 // signatureOf returns the masked form of an event's message, including
 // the error field beside it when the message alone is generic.
-func signatureOf(e *event) string {
+func signatureOf(e *Event) string {
 	msg := e.Message
 	for _, k := range errorKeys {
 		if v, ok := e.get(k); ok && v != "" && !strings.Contains(msg, v) {
@@ -245,7 +245,7 @@ type sigStat struct {
 	Signature   string
 	Count       int
 	First, Last time.Time
-	Level       level
+	Level       Level
 	Example     string // the most recent message with this signature
 	Source      string
 	sources     map[string]int
@@ -264,7 +264,7 @@ type sigTable struct {
 func newSigTable() *sigTable { return &sigTable{m: map[string]*sigStat{}, maxEntries: 100000} }
 
 // add counts one event.
-func (t *sigTable) add(e *event) {
+func (t *sigTable) add(e *Event) {
 	t.total++
 	sig := signatureOf(e)
 	s := t.m[sig]
@@ -294,7 +294,7 @@ func (t *sigTable) add(e *event) {
 	}
 }
 
-func exampleOf(e *event) string {
+func exampleOf(e *Event) string {
 	msg := e.Message
 	for _, k := range errorKeys {
 		if v, ok := e.get(k); ok && v != "" && !strings.Contains(msg, v) {

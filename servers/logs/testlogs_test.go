@@ -14,25 +14,19 @@ import (
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
+	"github.com/opstower/opstower/servers/logs/internal/logstest"
 	"github.com/opstower/opstower/shared/config"
 	"github.com/opstower/opstower/shared/mcptest"
 )
 
-// The generated logs tell one story: a checkout service runs quietly from
-// 10:00 to 12:00 UTC on 2026-03-01, and from 11:00 to 11:10 its database
-// connections time out. Each format carries the same story so every parser
-// is checked against the same facts.
-
-var (
-	logStart     = time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
-	incidentFrom = logStart.Add(time.Hour)
-	incidentTo   = incidentFrom.Add(10 * time.Minute)
-)
+// The generated logs tell the story of package logstest (a checkout
+// service whose database connections time out from 11:00 to 11:10) in
+// every format.
 
 // jsonLine writes line i of a JSON-lines log: one line per second.
 func jsonLine(w *bufio.Writer, t time.Time, i int) {
 	ts := t.Format("2006-01-02T15:04:05.000Z07:00")
-	inIncident := !t.Before(incidentFrom) && t.Before(incidentTo)
+	inIncident := !t.Before(logstest.IncidentFrom) && t.Before(logstest.IncidentTo)
 	switch {
 	case inIncident && i%3 == 0:
 		fmt.Fprintf(w, `{"time":"%s","level":"error","msg":"payment failed for order %d: timeout after %ds talking to 10.0.%d.%d:5432","service":"checkout","host":"web-%d","trace_id":"%016x"}`+"\n",
@@ -69,30 +63,30 @@ func writeLogs(t testing.TB) string {
 		}
 		w := bufio.NewWriter(out)
 		for ts := from; ts.Before(to); ts = ts.Add(time.Second) {
-			jsonLine(w, ts, int(ts.Sub(logStart)/time.Second))
+			jsonLine(w, ts, int(ts.Sub(logstest.Start)/time.Second))
 		}
-		must(t, w.Flush())
+		logstest.Must(t, w.Flush())
 		if zw != nil {
-			must(t, zw.Close())
+			logstest.Must(t, zw.Close())
 		}
-		must(t, f.Close())
+		logstest.Must(t, f.Close())
 	}
-	writeJSON("app.log.2.gz", logStart, logStart.Add(30*time.Minute), true)
-	writeJSON("app.log.1", logStart.Add(30*time.Minute), logStart.Add(time.Hour), false)
-	writeJSON("app.log", logStart.Add(time.Hour), logStart.Add(2*time.Hour), false)
+	writeJSON("app.log.2.gz", logstest.Start, logstest.Start.Add(30*time.Minute), true)
+	writeJSON("app.log.1", logstest.Start.Add(30*time.Minute), logstest.Start.Add(time.Hour), false)
+	writeJSON("app.log", logstest.Start.Add(time.Hour), logstest.Start.Add(2*time.Hour), false)
 
 	f, err := os.Create(filepath.Join(dir, "worker.log"))
-	must(t, err)
+	logstest.Must(t, err)
 	w := bufio.NewWriter(f)
-	for i, ts := 0, logStart; ts.Before(logStart.Add(2 * time.Hour)); i, ts = i+1, ts.Add(10*time.Second) {
+	for i, ts := 0, logstest.Start; ts.Before(logstest.Start.Add(2 * time.Hour)); i, ts = i+1, ts.Add(10*time.Second) {
 		lv, msg := "info", "job done"
-		if !ts.Before(incidentFrom) && ts.Before(incidentTo) {
+		if !ts.Before(logstest.IncidentFrom) && ts.Before(logstest.IncidentTo) {
 			lv, msg = "error", "job failed"
 		}
 		fmt.Fprintf(w, "ts=%s level=%s msg=%q job=%d queue=emails\n", ts.Format(time.RFC3339), lv, msg, 100+i)
 	}
-	must(t, w.Flush())
-	must(t, f.Close())
+	logstest.Must(t, w.Flush())
+	logstest.Must(t, f.Close())
 
 	java := fmt.Sprintf(`%[1]s 10:00:01,000 INFO  [main] c.e.App - started in 2.5 seconds
 %[1]s 11:02:03,456 ERROR [pool-1] c.e.Db - connection refused to db-primary
@@ -102,22 +96,15 @@ java.net.ConnectException: Connection refused
 %[1]s 11:05:00,000 WARN  [pool-2] c.e.Db - retrying in 5s
 %[1]s 11:59:59,999 INFO  [main] c.e.App - healthy
 `, "2026-03-01")
-	must(t, os.WriteFile(filepath.Join(dir, "java.log"), []byte(java), 0o644))
+	logstest.Must(t, os.WriteFile(filepath.Join(dir, "java.log"), []byte(java), 0o644))
 	return dir
-}
-
-func must(t testing.TB, err error) {
-	t.Helper()
-	if err != nil {
-		t.Fatal(err)
-	}
 }
 
 // incidentErrors is how many "payment failed" lines the JSON logs hold.
 func incidentErrors() int {
 	n := 0
-	for ts := incidentFrom; ts.Before(incidentTo); ts = ts.Add(time.Second) {
-		if int(ts.Sub(logStart)/time.Second)%3 == 0 {
+	for ts := logstest.IncidentFrom; ts.Before(logstest.IncidentTo); ts = ts.Add(time.Second) {
+		if int(ts.Sub(logstest.Start)/time.Second)%3 == 0 {
 			n++
 		}
 	}
@@ -130,13 +117,13 @@ func serveFiles(t testing.TB, limits config.Limits, globs ...string) *mcp.Client
 	var conns []config.Connection
 	for _, g := range globs {
 		c, err := ParseFiles(g)
-		must(t, err)
+		logstest.Must(t, err)
 		conns = append(conns, c)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	s, err := New(ctx, Config{Connections: conns, Limits: limits})
-	must(t, err)
+	logstest.Must(t, err)
 	return mcptest.Connect(t, s)
 }
 

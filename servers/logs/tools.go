@@ -64,14 +64,23 @@ type (
 	}
 )
 
-// nativeFilterer is a backend with a filter language of its own.
+// nativeFilterer is a backend with a filter language of its own; an empty
+// description means it has none after all (a registered provider's).
 type nativeFilterer interface{ nativeFilter() string }
+
+// nativeFilter describes a backend's filter language, or is "".
+func nativeFilter(b backend) string {
+	if nf, ok := b.(nativeFilterer); ok {
+		return nf.nativeFilter()
+	}
+	return ""
+}
 
 func (h *handlers) tools() []toolkit.Tool {
 	var natives []string
 	for _, c := range h.conns.All() {
-		if nf, ok := c.Backend.(nativeFilterer); ok {
-			natives = append(natives, nf.nativeFilter())
+		if nf := nativeFilter(c.Backend); nf != "" {
+			natives = append(natives, nf)
 		}
 	}
 	filterSchema := func(s *jsonschema.Schema) {
@@ -169,7 +178,7 @@ func (h *handlers) withTimeout(ctx context.Context) (context.Context, context.Ca
 }
 
 // buildFilter checks the shared arguments and turns them into a filter.
-func (h *handlers) buildFilter(c *conn, a filterArgs, defaultLevel level) (*filter, error) {
+func (h *handlers) buildFilter(c *conn, a filterArgs, defaultLevel Level) (*filter, error) {
 	f := &filter{Source: strings.TrimSpace(a.Source), Native: strings.TrimSpace(a.Filter)}
 	lb := c.Backend.lookback()
 	since, until := strings.TrimSpace(a.Since), strings.TrimSpace(a.Until)
@@ -209,7 +218,7 @@ func (h *handlers) buildFilter(c *conn, a filterArgs, defaultLevel level) (*filt
 		return nil, err
 	}
 	if f.Native != "" {
-		if _, ok := c.Backend.(nativeFilterer); !ok {
+		if nativeFilter(c.Backend) == "" {
 			return nil, toolkit.Errorf("%s (%s) has no native filter language; use text, regex, level and fields", c.Name, c.Provider.Title)
 		}
 	}
@@ -438,7 +447,7 @@ func (h *handlers) signatures(ctx context.Context, in signaturesArgs) (string, e
 	if err != nil {
 		return "", err
 	}
-	f, err := h.buildFilter(c, in.filterArgs, levelError)
+	f, err := h.buildFilter(c, in.filterArgs, LevelError)
 	if err != nil {
 		return "", err
 	}

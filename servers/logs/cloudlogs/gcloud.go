@@ -1,6 +1,4 @@
-//go:build !nocloudsdk
-
-package logs
+package cloudlogs
 
 import (
 	"context"
@@ -11,6 +9,7 @@ import (
 	"os"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -27,8 +26,10 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/structpb"
 
+	"github.com/opstower/opstower/servers/logs"
 	"github.com/opstower/opstower/shared/config"
 	"github.com/opstower/opstower/shared/connections"
+	"github.com/opstower/opstower/shared/httpapi"
 	"github.com/opstower/opstower/shared/lazy"
 	"github.com/opstower/opstower/shared/render"
 	"github.com/opstower/opstower/shared/secret"
@@ -43,7 +44,7 @@ import (
 // never reads credentials or dials. Audit log entries carry a protobuf
 // payload; its type is linked in (auditpb) so such entries can be read.
 
-var gcloudProvider = &provider{
+var gcloudProvider = logs.Provider{
 	Provider: connections.Provider{
 		Name:    "gcloud",
 		Aliases: []string{"gcloud-logging", "google-cloud-logging"},
@@ -57,19 +58,21 @@ var gcloudProvider = &provider{
 		},
 		DefaultName: func(config.Values) string { return "gcloud" },
 	},
-	open: openGCloud,
+	Open:         openGCloud,
+	NativeFilter: "Cloud Logging: the Logging query language",
 }
 
-func init() { registerProvider(gcloudProvider) }
+// resourceTypesWindow is how far back Sources looks for the resource types
+// that are logging.
+const resourceTypesWindow = 24 * time.Hour
 
 type gcloud struct {
-	fetchOps
 	project string
 	filter  string
 	client  *lazy.Value[*logadmin.Client]
 }
 
-func openGCloud(_ context.Context, v config.Values, _ openOptions) (backend, error) {
+func openGCloud(v config.Values) (logs.Backend, error) {
 	project := strings.TrimSpace(v.Get("project_id"))
 	if project == "" || strings.ContainsAny(project, " /") {
 		return nil, fmt.Errorf("project_id %q is not a project ID: use the lowercase ID shown under the project name (my-project-123)", project)
@@ -111,7 +114,6 @@ func openGCloud(_ context.Context, v config.Values, _ openOptions) (backend, err
 		}
 		return c, nil
 	})
-	g.fetchOps = fetchOps{f: g, maxScan: hostedMaxScan}
 	return g, nil
 }
 
@@ -133,25 +135,19 @@ func checkServiceAccount(data []byte) error {
 
 func isLoopbackHostPort(hp string) bool {
 	host, _, err := net.SplitHostPort(hp)
-	return err == nil && isLoopback(host)
+	return err == nil && httpapi.IsLoopback(host)
 }
 
-func (g *gcloud) lookback() time.Duration { return hostedLookback }
-func (g *gcloud) extent(context.Context, string) (timerange.Range, bool) {
-	return noExtent()
-}
-func (g *gcloud) nativeFilter() string { return "Cloud Logging: the Logging query language" }
-
-func (g *gcloud) close() error {
+func (g *gcloud) Close() error {
 	if c, ok := g.client.Peek(); ok {
 		return c.Close()
 	}
 	return nil
 }
 
-// pushesAll: time, level, text, log name and native filters all go to
-// Cloud Logging; regexes and field conditions are checked here.
-func (g *gcloud) pushesAll(f *filter) bool { return f.Regex == nil && len(f.Fields) == 0 }
+// AppliesAll: time, level, text, log name and native filters all go to
+// Cloud Logging.
+func (g *gcloud) AppliesAll(*logs.Query) bool { return true }
 
 // gcpError explains a gRPC status from Cloud Logging.
 func (g *gcloud) gcpError(err error) error {
@@ -200,12 +196,12 @@ func (g *gcloud) logNames(ctx context.Context, max int) ([]string, error) {
 	return out, nil
 }
 
-func (g *gcloud) sources(ctx context.Context, pattern string) (*sourceTable, error) {
+func (g *gcloud) Sources(ctx context.Context, pattern string) (*logs.SourceTable, error) {
 	names, err := g.logNames(ctx, 1000)
 	if err != nil {
 		return nil, err
 	}
-	t := &sourceTable{Columns: []render.Column{{Name: "name"}, {Name: "kind"}, {Name: "recent_entries"}}}
+	t := &logs.SourceTable{Columns: []render.Column{{Name: "name"}, {Name: "kind"}, {Name: "recent_entries"}}}
 	for _, n := range names {
 		if pattern == "" || containsFold(n, pattern) {
 			t.Rows = append(t.Rows, []string{n, "log", ""})
@@ -214,10 +210,13 @@ func (g *gcloud) sources(ctx context.Context, pattern string) (*sourceTable, err
 	// Resource types come from the newest entries: which services are
 	// logging now, not every type Google defines.
 	types := map[string]int{}
-	f := &filter{Range: timerange.Range{Start: time.Now().Add(-hostedLookback), End: time.Now()}, HasRange: true}
-	if _, err := g.fetch(ctx, f, 500, func(e *event) bool {
-		if v, ok := e.get("resource.type"); ok {
-			types[v]++
+	q := &logs.Query{Range: timerange.Range{Start: time.Now().Add(-resourceTypesWindow), End: time.Now()}}
+	if _, err := g.Fetch(ctx, q, 500, func(e *logs.Event) bool {
+		for _, f := range e.Fields {
+			if f.Key == "resource.type" {
+				types[f.Value]++
+				break
+			}
 		}
 		return true
 	}); err != nil {
@@ -230,7 +229,7 @@ func (g *gcloud) sources(ctx context.Context, pattern string) (*sourceTable, err
 	sort.Slice(rts, func(i, j int) bool { return types[rts[i]] > types[rts[j]] })
 	for _, rt := range rts {
 		if pattern == "" || containsFold(rt, pattern) {
-			t.Rows = append(t.Rows, []string{rt, "resource type", itoa(types[rt])})
+			t.Rows = append(t.Rows, []string{rt, "resource type", strconv.Itoa(types[rt])})
 		}
 	}
 	t.Note = fmt.Sprintf("Project %s; resource types are those among the newest 500 entries of the last 24h; use them in filter as resource.type=\"...\".", g.project)
@@ -241,48 +240,45 @@ func (g *gcloud) sources(ctx context.Context, pattern string) (*sourceTable, err
 }
 
 // severityName is the Cloud Logging severity for a minimum level.
-var severityName = map[level]string{levelTrace: "DEBUG", levelDebug: "DEBUG", levelInfo: "INFO", levelWarn: "WARNING", levelError: "ERROR", levelFatal: "CRITICAL"}
+var severityName = map[logs.Level]string{logs.LevelTrace: "DEBUG", logs.LevelDebug: "DEBUG", logs.LevelInfo: "INFO", logs.LevelWarn: "WARNING", logs.LevelError: "ERROR", logs.LevelFatal: "CRITICAL"}
 
-// query builds the Logging query for f.
-func (g *gcloud) query(f *filter) string {
+// query builds the Logging query for q.
+func (g *gcloud) query(q *logs.Query) string {
 	var parts []string
 	if g.filter != "" {
 		parts = append(parts, "("+g.filter+")")
 	}
-	r := f.Range
-	if !f.HasRange {
-		r = timerange.Range{Start: time.Now().Add(-hostedLookback), End: time.Now()}
-	}
+	r := q.Range
 	parts = append(parts, fmt.Sprintf(`timestamp>=%q`, r.Start.UTC().Format(time.RFC3339Nano)), fmt.Sprintf(`timestamp<%q`, r.End.UTC().Format(time.RFC3339Nano)))
-	if s := severityName[f.MinLevel]; s != "" {
+	if s := severityName[q.MinLevel]; s != "" {
 		parts = append(parts, "severity>="+s)
 	}
-	if f.Source != "" {
-		name := f.Source
+	if q.Source != "" {
+		name := q.Source
 		if !strings.HasPrefix(name, "projects/") {
 			name = "projects/" + g.project + "/logs/" + strings.ReplaceAll(name, "/", "%2F")
 		}
 		parts = append(parts, fmt.Sprintf(`logName=%q`, name))
 	}
-	if f.Text != "" {
-		parts = append(parts, fmt.Sprintf("%q", f.Text))
+	if q.Text != "" {
+		parts = append(parts, fmt.Sprintf("%q", q.Text))
 	}
-	if f.Native != "" {
-		parts = append(parts, "("+f.Native+")")
+	if q.Native != "" {
+		parts = append(parts, "("+q.Native+")")
 	}
 	return strings.Join(parts, " AND ")
 }
 
-func (g *gcloud) fetch(ctx context.Context, f *filter, max int, fn func(*event) bool) (scanInfo, error) {
+func (g *gcloud) Fetch(ctx context.Context, q *logs.Query, max int, fn func(*logs.Event) bool) (logs.Scan, error) {
 	c, err := g.client.Get(ctx)
 	if err != nil {
-		return scanInfo{}, err
+		return logs.Scan{}, err
 	}
-	info := scanInfo{Sources: []string{"project " + g.project}}
-	if f.Source != "" {
-		info.Sources = []string{f.Source}
+	info := logs.Scan{Sources: []string{"project " + g.project}}
+	if q.Source != "" {
+		info.Sources = []string{q.Source}
 	}
-	it := c.Entries(ctx, logadmin.Filter(g.query(f)), logadmin.NewestFirst(), logadmin.PageSize(int32(min(max, 1000))))
+	it := c.Entries(ctx, logadmin.Filter(g.query(q)), logadmin.NewestFirst(), logadmin.PageSize(int32(min(max, 1000))))
 	n := 0
 	for n < max {
 		entry, err := it.Next()
@@ -298,11 +294,11 @@ func (g *gcloud) fetch(ctx context.Context, f *filter, max int, fn func(*event) 
 			break
 		}
 	}
-	if n == 0 && f.Source != "" {
+	if n == 0 && q.Source != "" {
 		// Cloud Logging answers an unknown log name with no entries; say
 		// so, with the names it has.
-		if names, err := g.logNames(ctx, 1000); err == nil && !slices.Contains(names, strings.TrimPrefix(f.Source, "projects/"+g.project+"/logs/")) {
-			return info, toolkit.Errorf("project %s has no log %q%s", g.project, f.Source, didYouMean(f.Source, names))
+		if names, err := g.logNames(ctx, 1000); err == nil && !slices.Contains(names, strings.TrimPrefix(q.Source, "projects/"+g.project+"/logs/")) {
+			return info, toolkit.Errorf("project %s has no log %q%s", g.project, q.Source, didYouMean(q.Source, names))
 		}
 	}
 	info.Scanned = fmt.Sprintf("%s entries", render.Count(n))
@@ -311,20 +307,20 @@ func (g *gcloud) fetch(ctx context.Context, f *filter, max int, fn func(*event) 
 
 // gcpEvent maps an entry: text payloads are the message; JSON payloads
 // give message and fields; audit logs a one-line summary.
-func gcpEvent(en *logging.Entry) event {
-	var e event
+func gcpEvent(en *logging.Entry) logs.Event {
+	var e logs.Event
 	switch p := en.Payload.(type) {
 	case string:
 		e.Message = p
 	case *structpb.Struct:
-		e = recordEvent(p.AsMap(), "")
+		e = logs.RecordEvent(p.AsMap(), "")
 	case *auditpb.AuditLog:
 		e.Message = strings.TrimSpace(p.GetServiceName() + " " + p.GetMethodName() + " " + p.GetResourceName())
 		if who := p.GetAuthenticationInfo().GetPrincipalEmail(); who != "" {
-			e.Fields = append(e.Fields, field{Key: "principal", Value: who})
+			e.Fields = append(e.Fields, logs.Field{Key: "principal", Value: who})
 		}
 		if st := p.GetStatus(); st != nil && st.GetCode() != 0 {
-			e.Fields = append(e.Fields, field{Key: "status", Value: fmt.Sprintf("%d %s", st.GetCode(), st.GetMessage())})
+			e.Fields = append(e.Fields, logs.Field{Key: "status", Value: fmt.Sprintf("%d %s", st.GetCode(), st.GetMessage())})
 		}
 	case proto.Message:
 		b, _ := protojson.Marshal(p)
@@ -340,28 +336,28 @@ func gcpEvent(en *logging.Entry) event {
 		e.Source = e.Source[i+len("/logs/"):]
 	}
 	if r := en.Resource; r != nil {
-		e.Fields = append(e.Fields, field{Key: "resource.type", Value: r.GetType()})
+		e.Fields = append(e.Fields, logs.Field{Key: "resource.type", Value: r.GetType()})
 		keys := make([]string, 0, len(r.GetLabels()))
 		for k := range r.GetLabels() {
 			keys = append(keys, k)
 		}
 		sort.Strings(keys)
 		for _, k := range keys {
-			e.Fields = append(e.Fields, field{Key: "resource.labels." + k, Value: r.GetLabels()[k]})
+			e.Fields = append(e.Fields, logs.Field{Key: "resource.labels." + k, Value: r.GetLabels()[k]})
 		}
 	}
 	if hr := en.HTTPRequest; hr != nil {
 		if hr.Request != nil {
-			e.Fields = append(e.Fields, field{Key: "httpRequest.method", Value: hr.Request.Method})
+			e.Fields = append(e.Fields, logs.Field{Key: "httpRequest.method", Value: hr.Request.Method})
 			if hr.Request.URL != nil {
-				e.Fields = append(e.Fields, field{Key: "httpRequest.url", Value: hr.Request.URL.String()})
+				e.Fields = append(e.Fields, logs.Field{Key: "httpRequest.url", Value: hr.Request.URL.String()})
 			}
 		}
 		if hr.Status != 0 {
-			e.Fields = append(e.Fields, field{Key: "httpRequest.status", Value: itoa(hr.Status)})
+			e.Fields = append(e.Fields, logs.Field{Key: "httpRequest.status", Value: strconv.Itoa(hr.Status)})
 		}
 		if hr.Latency != 0 {
-			e.Fields = append(e.Fields, field{Key: "httpRequest.latency", Value: hr.Latency.String()})
+			e.Fields = append(e.Fields, logs.Field{Key: "httpRequest.latency", Value: hr.Latency.String()})
 		}
 	}
 	keys := make([]string, 0, len(en.Labels))
@@ -370,10 +366,10 @@ func gcpEvent(en *logging.Entry) event {
 	}
 	sort.Strings(keys)
 	for _, k := range keys {
-		e.Fields = append(e.Fields, field{Key: "labels." + k, Value: en.Labels[k]})
+		e.Fields = append(e.Fields, logs.Field{Key: "labels." + k, Value: en.Labels[k]})
 	}
 	if en.Trace != "" {
-		e.Fields = append(e.Fields, field{Key: "trace", Value: en.Trace})
+		e.Fields = append(e.Fields, logs.Field{Key: "trace", Value: en.Trace})
 	}
 	var raw strings.Builder
 	raw.WriteString(e.Message)
@@ -384,18 +380,18 @@ func gcpEvent(en *logging.Entry) event {
 	return e
 }
 
-func severityLevel(s logging.Severity) level {
+func severityLevel(s logging.Severity) logs.Level {
 	switch {
 	case s >= logging.Critical:
-		return levelFatal
+		return logs.LevelFatal
 	case s >= logging.Error:
-		return levelError
+		return logs.LevelError
 	case s >= logging.Warning:
-		return levelWarn
+		return logs.LevelWarn
 	case s >= logging.Info:
-		return levelInfo
+		return logs.LevelInfo
 	case s >= logging.Debug:
-		return levelDebug
+		return logs.LevelDebug
 	}
-	return levelUnknown
+	return 0 // none
 }

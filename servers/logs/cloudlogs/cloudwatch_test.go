@@ -1,6 +1,4 @@
-//go:build !nocloudsdk
-
-package logs
+package cloudlogs
 
 import (
 	"context"
@@ -17,6 +15,8 @@ import (
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
+	"github.com/opstower/opstower/servers/logs"
+	"github.com/opstower/opstower/servers/logs/internal/logstest"
 	"github.com/opstower/opstower/shared/config"
 	"github.com/opstower/opstower/shared/mcptest"
 )
@@ -66,10 +66,10 @@ var cwGroups = []string{"/aws/lambda/checkout", "/aws/lambda/checkout-worker", "
 // checkout group failing from 11:00 to 11:10.
 func cwEvents(group string) []map[string]any {
 	var out []map[string]any
-	for ts := logStart.Add(30 * time.Minute); ts.Before(logStart.Add(90 * time.Minute)); ts = ts.Add(5 * time.Second) {
-		i := int(ts.Sub(logStart) / time.Second)
+	for ts := logstest.Start.Add(30 * time.Minute); ts.Before(logstest.Start.Add(90 * time.Minute)); ts = ts.Add(5 * time.Second) {
+		i := int(ts.Sub(logstest.Start) / time.Second)
 		msg := fmt.Sprintf(`{"level":"info","msg":"GET /orders/%d 200","duration_ms":%d}`, i, i%40)
-		if group == "/aws/lambda/checkout" && !ts.Before(incidentFrom) && ts.Before(incidentTo) {
+		if group == "/aws/lambda/checkout" && !ts.Before(logstest.IncidentFrom) && ts.Before(logstest.IncidentTo) {
 			msg = fmt.Sprintf(`{"level":"error","msg":"payment failed for order %d: timeout after 30s talking to 10.0.0.%d:5432","duration_ms":30000}`, i, i%250)
 		}
 		out = append(out, map[string]any{"logStreamName": fmt.Sprintf("2026/03/01/[$LATEST]%04x", i/600), "timestamp": ts.UnixMilli(), "message": msg + "\n", "ingestionTime": ts.UnixMilli() + 100, "eventId": strconv.Itoa(i)})
@@ -137,7 +137,7 @@ func (f *cloudwatchFake) serve(w http.ResponseWriter, r *http.Request) {
 		end := min(len(groups), start+limit)
 		var out []map[string]any
 		for _, g := range groups[start:end] {
-			out = append(out, map[string]any{"logGroupName": g, "arn": "arn:aws:logs:us-east-1:123456789012:log-group:" + g + ":*", "storedBytes": 1 << 20, "retentionInDays": 30, "creationTime": logStart.UnixMilli(), "logGroupClass": "STANDARD"})
+			out = append(out, map[string]any{"logGroupName": g, "arn": "arn:aws:logs:us-east-1:123456789012:log-group:" + g + ":*", "storedBytes": 1 << 20, "retentionInDays": 30, "creationTime": logstest.Start.UnixMilli(), "logGroupClass": "STANDARD"})
 		}
 		resp := map[string]any{"logGroups": out}
 		if end < len(groups) {
@@ -231,11 +231,11 @@ func init() {
 func TestCloudWatchLogs(t *testing.T) {
 	t.Parallel()
 	fake := newCloudWatchFake(t)
-	conn := config.Connection{Name: "aws", Category: Category, Provider: "cloudwatch", Settings: map[string]string{"endpoint": fake.srv.URL, "log_group": "/aws/lambda/checkout"}}
+	conn := config.Connection{Name: "aws", Category: logs.Category, Provider: "cloudwatch", Settings: map[string]string{"endpoint": fake.srv.URL, "log_group": "/aws/lambda/checkout"}}
 	env := map[string]string{"AWS_ACCESS_KEY_ID": cwAccessKey, "AWS_SECRET_ACCESS_KEY": cwCanary, "AWS_REGION": "us-east-1"}
 	ctx := t.Context()
-	s, err := New(ctx, Config{Connections: []config.Connection{conn}, Limits: config.Limits{Timeout: config.Duration(2 * time.Second)}, Lookup: func(k string) (string, bool) { v, ok := env[k]; return v, ok }})
-	must(t, err)
+	s, err := logs.New(ctx, logs.Config{Connections: []config.Connection{conn}, Limits: config.Limits{Timeout: config.Duration(2 * time.Second)}, Lookup: func(k string) (string, bool) { v, ok := env[k]; return v, ok }})
+	logstest.Must(t, err)
 	cs := mcptest.Connect(t, s)
 	window := map[string]any{"since": "2026-03-01T10:30:00Z", "until": "2026-03-01T11:30:00Z"}
 	with := func(extra map[string]any) map[string]any {
@@ -250,35 +250,35 @@ func TestCloudWatchLogs(t *testing.T) {
 	}
 
 	out := mcptest.MustText(t, cs, "list_log_sources", nil)
-	containsAll(t, "groups over 3 pages", out, "5 sources", "/aws/lambda/checkout,1 MB,30,", "/aws/apigateway/shop", "Default log group: /aws/lambda/checkout")
+	logstest.ContainsAll(t, "groups over 3 pages", out, "5 sources", "/aws/lambda/checkout,1 MB,30,", "/aws/apigateway/shop", "Default log group: /aws/lambda/checkout")
 
 	out = mcptest.MustText(t, cs, "search_logs", with(map[string]any{"text": "payment failed", "limit": 3}))
-	containsAll(t, "search (any case, filtered here)", out, "120 lines matched", "Showing the newest 3", "11:09:55.000 ERROR payment failed for order")
+	logstest.ContainsAll(t, "search (any case, filtered here)", out, "120 lines matched", "Showing the newest 3", "11:09:55.000 ERROR payment failed for order")
 
 	out = mcptest.MustText(t, cs, "search_logs", with(map[string]any{"text": "GET /orders/1800 ", "source": "/ecs/api"}))
-	containsAll(t, "exact text pushed as a filter pattern", out, "1 lines matched", "10:30:00.000 INFO GET /orders/1800 200")
+	logstest.ContainsAll(t, "exact text pushed as a filter pattern", out, "1 lines matched", "10:30:00.000 INFO GET /orders/1800 200")
 
 	out = mcptest.MustText(t, cs, "error_signatures", window)
-	containsAll(t, "signatures over pages", out, "120,error,2026-03-01T11:00:00Z,2026-03-01T11:09:55Z", "payment failed for order <n>: timeout after <n>s talking to <ip>", "$LATEST")
+	logstest.ContainsAll(t, "signatures over pages", out, "120,error,2026-03-01T11:00:00Z,2026-03-01T11:09:55Z", "payment failed for order <n>: timeout after <n>s talking to <ip>", "$LATEST")
 
 	out = mcptest.MustText(t, cs, "count_logs", with(map[string]any{"bucket": "10m", "level": "error"}))
-	containsAll(t, "counts", out, "2026-03-01T11:00Z,120,")
+	logstest.ContainsAll(t, "counts", out, "2026-03-01T11:00Z,120,")
 
 	out = mcptest.MustText(t, cs, "log_fields", nil)
-	containsAll(t, "fields", out, "duration_ms,-,in 97% of events")
+	logstest.ContainsAll(t, "fields", out, "duration_ms,-,in 97% of events")
 
 	out = mcptest.MustText(t, cs, "cloudwatch_insights_query", map[string]any{"query": "filter level = 'error' | stats count() by bin(5m)", "since": "2026-03-01T10:00:00Z", "until": "2026-03-01T12:00:00Z"})
-	containsAll(t, "insights", out, "bin(5m),count()", "2026-03-01 11:00:00.000,60", "120 records matched of 1,440 scanned")
+	logstest.ContainsAll(t, "insights", out, "bin(5m),count()", "2026-03-01 11:00:00.000,60", "120 records matched of 1,440 scanned")
 	if strings.Contains(out, "@ptr") {
 		t.Errorf("@ptr is an internal pointer and should not be shown:\n%s", out)
 	}
 
 	msg := mcptest.MustError(t, cs, "cloudwatch_insights_query", map[string]any{"query": "stats count(*) bye x"})
-	containsAll(t, "malformed", msg, "MalformedQueryException", "unexpected symbol")
+	logstest.ContainsAll(t, "malformed", msg, "MalformedQueryException", "unexpected symbol")
 
 	start := time.Now()
 	msg = mcptest.MustError(t, cs, "cloudwatch_insights_query", map[string]any{"query": "filter @message like /slow/"})
-	containsAll(t, "deadline", msg, "did not finish within 2s and was stopped")
+	logstest.ContainsAll(t, "deadline", msg, "did not finish within 2s and was stopped")
 	if d := time.Since(start); d > 5*time.Second {
 		t.Errorf("the deadline took %s", d)
 	}
@@ -300,19 +300,19 @@ func TestCloudWatchLogs(t *testing.T) {
 	})
 
 	msg = mcptest.MustError(t, cs, "search_logs", with(map[string]any{"source": "/aws/lambda/chekout"}))
-	containsAll(t, "unknown group", msg, "no log group /aws/lambda/chekout", "did you mean /aws/lambda/checkout")
+	logstest.ContainsAll(t, "unknown group", msg, "no log group /aws/lambda/chekout", "did you mean /aws/lambda/checkout")
 
 	fake.mu.Lock()
 	fake.throttle = 2
 	fake.mu.Unlock()
 	out = mcptest.MustText(t, cs, "list_log_sources", nil)
-	containsAll(t, "after throttling", out, "5 sources")
+	logstest.ContainsAll(t, "after throttling", out, "5 sources")
 
 	fake.mu.Lock()
 	fake.badKey = true
 	fake.mu.Unlock()
 	msg = mcptest.MustError(t, cs, "search_logs", window)
-	containsAll(t, "bad credentials", msg, "AWS rejected the credentials (UnrecognizedClientException)", "create a new key")
+	logstest.ContainsAll(t, "bad credentials", msg, "AWS rejected the credentials (UnrecognizedClientException)", "create a new key")
 	if strings.Contains(msg, cwCanary) {
 		t.Errorf("the secret key leaked: %s", msg)
 	}

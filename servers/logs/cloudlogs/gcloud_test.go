@@ -1,6 +1,4 @@
-//go:build !nocloudsdk
-
-package logs
+package cloudlogs
 
 import (
 	"context"
@@ -25,6 +23,8 @@ import (
 	"google.golang.org/protobuf/types/known/structpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/opstower/opstower/servers/logs"
+	"github.com/opstower/opstower/servers/logs/internal/logstest"
 	"github.com/opstower/opstower/shared/config"
 	"github.com/opstower/opstower/shared/mcptest"
 )
@@ -53,10 +53,10 @@ func newLoggingFake(t *testing.T) *loggingFake {
 	logName := func(id string) string { return "projects/" + gcpProject + "/logs/" + id }
 	run := &monitoredres.MonitoredResource{Type: "cloud_run_revision", Labels: map[string]string{"service_name": "checkout", "revision_name": "checkout-00042-abc"}}
 	var asc []*loggingpb.LogEntry
-	for ts := incidentFrom.Add(-30 * time.Minute); ts.Before(incidentTo); ts = ts.Add(10 * time.Second) {
-		i := int(ts.Sub(logStart) / time.Second)
+	for ts := logstest.IncidentFrom.Add(-30 * time.Minute); ts.Before(logstest.IncidentTo); ts = ts.Add(10 * time.Second) {
+		i := int(ts.Sub(logstest.Start) / time.Second)
 		e := &loggingpb.LogEntry{LogName: logName("run.googleapis.com%2Fstdout"), Resource: run, Timestamp: timestamppb.New(ts), InsertId: strconv.Itoa(i), Labels: map[string]string{"instanceId": fmt.Sprintf("00f%d", i%2)}}
-		if !ts.Before(incidentFrom) {
+		if !ts.Before(logstest.IncidentFrom) {
 			e.Severity = ltype.LogSeverity_ERROR
 			st, _ := structpb.NewStruct(map[string]any{"message": fmt.Sprintf("payment failed for order %d: timeout after 30s talking to 10.0.0.%d:5432", i, i%250), "order": i})
 			e.Payload = &loggingpb.LogEntry_JsonPayload{JsonPayload: st}
@@ -68,7 +68,7 @@ func newLoggingFake(t *testing.T) *loggingFake {
 		asc = append(asc, e)
 	}
 	audit, _ := anypb.New(&auditpb.AuditLog{ServiceName: "run.googleapis.com", MethodName: "google.cloud.run.v1.Services.ReplaceService", ResourceName: "namespaces/shop-prod-123/services/checkout", AuthenticationInfo: &auditpb.AuthenticationInfo{PrincipalEmail: "deployer@shop-prod-123.iam.gserviceaccount.com"}})
-	asc = append(asc, &loggingpb.LogEntry{LogName: logName("cloudaudit.googleapis.com%2Factivity"), Resource: &monitoredres.MonitoredResource{Type: "cloud_run_revision"}, Timestamp: timestamppb.New(incidentFrom.Add(-time.Second)), Severity: ltype.LogSeverity_NOTICE, Payload: &loggingpb.LogEntry_ProtoPayload{ProtoPayload: audit}})
+	asc = append(asc, &loggingpb.LogEntry{LogName: logName("cloudaudit.googleapis.com%2Factivity"), Resource: &monitoredres.MonitoredResource{Type: "cloud_run_revision"}, Timestamp: timestamppb.New(logstest.IncidentFrom.Add(-time.Second)), Severity: ltype.LogSeverity_NOTICE, Payload: &loggingpb.LogEntry_ProtoPayload{ProtoPayload: audit}})
 	// One recent entry from another service, for the resource types that
 	// list_log_sources reads from the last 24 hours.
 	asc = append(asc, &loggingpb.LogEntry{LogName: logName("cloudfunctions.googleapis.com%2Fcloud-functions"), Resource: &monitoredres.MonitoredResource{Type: "cloud_function"}, Timestamp: timestamppb.New(time.Now().Add(-time.Hour)), Severity: ltype.LogSeverity_INFO, Payload: &loggingpb.LogEntry_TextPayload{TextPayload: "Function execution started"}})
@@ -77,7 +77,7 @@ func newLoggingFake(t *testing.T) *loggingFake {
 	}
 	sortEntriesNewestFirst(f.entries)
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	must(t, err)
+	logstest.Must(t, err)
 	s := grpc.NewServer()
 	loggingpb.RegisterLoggingServiceV2Server(s, f)
 	go func() { _ = s.Serve(lis) }()
@@ -208,7 +208,7 @@ func (f *loggingFake) ListLogs(ctx context.Context, req *loggingpb.ListLogsReque
 func TestGoogleCloudLogging(t *testing.T) {
 	t.Parallel()
 	fake := newLoggingFake(t)
-	conn := config.Connection{Name: "gcp", Category: Category, Provider: "gcloud", Settings: map[string]string{"project_id": gcpProject, "endpoint": fake.addr}}
+	conn := config.Connection{Name: "gcp", Category: logs.Category, Provider: "gcloud", Settings: map[string]string{"project_id": gcpProject, "endpoint": fake.addr}}
 	cs := serveConns(t, []config.Connection{conn}, nil)
 	window := map[string]any{"since": "2026-03-01T10:00:00Z", "until": "2026-03-01T12:00:00Z"}
 	with := func(extra map[string]any) map[string]any {
@@ -223,7 +223,7 @@ func TestGoogleCloudLogging(t *testing.T) {
 	}
 
 	out := mcptest.MustText(t, cs, "search_logs", with(map[string]any{"level": "error", "limit": 2}))
-	containsAll(t, "errors", out, "more than 2 lines matched", "11:09:50.000 ERROR payment failed for order", "order=", "every line has: resource.type=cloud_run_revision resource.labels.revision_name=checkout-00042-abc")
+	logstest.ContainsAll(t, "errors", out, "more than 2 lines matched", "11:09:50.000 ERROR payment failed for order", "order=", "every line has: resource.type=cloud_run_revision resource.labels.revision_name=checkout-00042-abc")
 	fake.mu.Lock()
 	sent := fake.filters[len(fake.filters)-1]
 	hdr := fake.apiHdr[len(fake.apiHdr)-1]
@@ -236,28 +236,28 @@ func TestGoogleCloudLogging(t *testing.T) {
 	}
 
 	out = mcptest.MustText(t, cs, "search_logs", with(map[string]any{"text": "ReplaceService"}))
-	containsAll(t, "audit log", out, "1 lines matched", "run.googleapis.com google.cloud.run.v1.Services.ReplaceService", "principal=deployer@")
+	logstest.ContainsAll(t, "audit log", out, "1 lines matched", "run.googleapis.com google.cloud.run.v1.Services.ReplaceService", "principal=deployer@")
 
 	out = mcptest.MustText(t, cs, "error_signatures", window)
-	containsAll(t, "signatures over pages", out, "60,error,2026-03-01T11:00:00Z,2026-03-01T11:09:50Z,run.googleapis.com/stdout,payment failed for order <n>: timeout after <n>s talking to <ip>")
+	logstest.ContainsAll(t, "signatures over pages", out, "60,error,2026-03-01T11:00:00Z,2026-03-01T11:09:50Z,run.googleapis.com/stdout,payment failed for order <n>: timeout after <n>s talking to <ip>")
 
 	out = mcptest.MustText(t, cs, "count_logs", with(map[string]any{"bucket": "10m", "group_by": "level", "filter": `resource.type="cloud_run_revision"`}))
-	containsAll(t, "counts with a native filter", out, "bucket,count,", "bucket,count,info,error", "2026-03-01T11:00Z,60,0,60")
+	logstest.ContainsAll(t, "counts with a native filter", out, "bucket,count,", "bucket,count,info,error", "2026-03-01T11:00Z,60,0,60")
 
 	out = mcptest.MustText(t, cs, "list_log_sources", nil)
-	containsAll(t, "sources", out, "run.googleapis.com/stdout,log", "cloud_function,resource type,1")
+	logstest.ContainsAll(t, "sources", out, "run.googleapis.com/stdout,log", "cloud_function,resource type,1")
 
 	msg := mcptest.MustError(t, cs, "search_logs", with(map[string]any{"filter": "severity>>ERROR"}))
-	containsAll(t, "bad filter", msg, "Cloud Logging refused the query", "Unparseable filter")
+	logstest.ContainsAll(t, "bad filter", msg, "Cloud Logging refused the query", "Unparseable filter")
 
 	msg = mcptest.MustError(t, cs, "search_logs", with(map[string]any{"source": "run.googleapis.com/stdot"}))
-	containsAll(t, "unknown log", msg, `no log "run.googleapis.com/stdot"`, "did you mean run.googleapis.com/stdout")
+	logstest.ContainsAll(t, "unknown log", msg, `no log "run.googleapis.com/stdot"`, "did you mean run.googleapis.com/stdout")
 
 	fake.mu.Lock()
 	fake.denied = codes.Unauthenticated
 	fake.mu.Unlock()
 	msg = mcptest.MustError(t, cs, "search_logs", window)
-	containsAll(t, "expired credentials", msg, "rejected the credentials (UNAUTHENTICATED)", "create a new JSON key")
+	logstest.ContainsAll(t, "expired credentials", msg, "rejected the credentials (UNAUTHENTICATED)", "create a new JSON key")
 }
 
 func TestGoogleCloudCredentialsChecked(t *testing.T) {
@@ -267,14 +267,14 @@ func TestGoogleCloudCredentialsChecked(t *testing.T) {
 		{`{"type":"authorized_user","client_id":"x"}`, "not a service account key"},
 		{`not json ` + canary, "is not JSON"},
 	} {
-		conn := config.Connection{Category: Category, Provider: "gcloud", Settings: map[string]string{"project_id": gcpProject, "credentials_json": c.json}}
-		_, err := New(t.Context(), Config{Connections: []config.Connection{conn}, Lookup: func(string) (string, bool) { return "", false }})
+		conn := config.Connection{Category: logs.Category, Provider: "gcloud", Settings: map[string]string{"project_id": gcpProject, "credentials_json": c.json}}
+		_, err := logs.New(t.Context(), logs.Config{Connections: []config.Connection{conn}, Lookup: func(string) (string, bool) { return "", false }})
 		if err == nil || !strings.Contains(err.Error(), c.want) || strings.Contains(err.Error(), "gcp-canary") {
 			t.Errorf("credentials %.20q: got %v, want an error saying %q without the key", c.json, err, c.want)
 		}
 	}
-	conn := config.Connection{Category: Category, Provider: "gcloud", Settings: map[string]string{"project_id": gcpProject}}
-	_, err := New(t.Context(), Config{Connections: []config.Connection{conn}, Lookup: func(string) (string, bool) { return "", false }})
+	conn := config.Connection{Category: logs.Category, Provider: "gcloud", Settings: map[string]string{"project_id": gcpProject}}
+	_, err := logs.New(t.Context(), logs.Config{Connections: []config.Connection{conn}, Lookup: func(string) (string, bool) { return "", false }})
 	if err == nil || !strings.Contains(err.Error(), "credentials_json") {
 		t.Errorf("missing credentials: %v", err)
 	}

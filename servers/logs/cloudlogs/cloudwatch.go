@@ -1,11 +1,11 @@
-//go:build !nocloudsdk
-
-package logs
+package cloudlogs
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -14,9 +14,12 @@ import (
 	cwl "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
 	"github.com/aws/smithy-go"
+	"github.com/google/jsonschema-go/jsonschema"
 
+	"github.com/opstower/opstower/servers/logs"
 	"github.com/opstower/opstower/shared/config"
 	"github.com/opstower/opstower/shared/connections"
+	"github.com/opstower/opstower/shared/httpapi"
 	"github.com/opstower/opstower/shared/render"
 	"github.com/opstower/opstower/shared/timerange"
 	"github.com/opstower/opstower/shared/toolkit"
@@ -31,7 +34,7 @@ import (
 // instance roles) is left out on purpose, to keep the binary's start fast
 // and the credential explicit.
 
-var cloudwatchProvider = &provider{
+var cloudwatchProvider = logs.Provider{
 	Provider: connections.Provider{
 		Name:    "cloudwatch",
 		Aliases: []string{"aws-cloudwatch", "cloudwatch-logs"},
@@ -46,7 +49,11 @@ var cloudwatchProvider = &provider{
 		},
 		DefaultName: func(v config.Values) string { return "cloudwatch" },
 	},
-	open: openCloudWatch,
+	Open:         openCloudWatch,
+	NativeFilter: "CloudWatch: a filter pattern",
+	// FilterLogEvents returns the oldest events first.
+	Ascending: true,
+	Tools:     insightsTools,
 }
 
 // cloudwatchMaxBackoff caps the SDK's wait between retries of throttled
@@ -54,13 +61,12 @@ var cloudwatchProvider = &provider{
 var cloudwatchMaxBackoff = 5 * time.Second
 
 type cloudwatch struct {
-	fetchOps
 	client   *cwl.Client
 	logGroup string
 	region   string
 }
 
-func openCloudWatch(_ context.Context, v config.Values, o openOptions) (backend, error) {
+func openCloudWatch(v config.Values) (logs.Backend, error) {
 	region := strings.TrimSpace(v.Get("region"))
 	ak, sk, st := strings.TrimSpace(v.Get("access_key_id")), v.Secret("secret_access_key"), v.Secret("session_token")
 	opts := cwl.Options{
@@ -74,34 +80,21 @@ func openCloudWatch(_ context.Context, v config.Values, o openOptions) (backend,
 		}),
 	}
 	if ep := strings.TrimSpace(v.Get("endpoint")); ep != "" {
-		u, err := apiBaseURL(ep, "https://logs."+region+".amazonaws.com", "endpoint")
+		u, err := httpapi.BaseURL(ep, "https://logs."+region+".amazonaws.com", "endpoint")
 		if err != nil {
 			return nil, err
 		}
 		opts.BaseEndpoint = aws.String(u)
 	}
-	if o.http != nil {
-		opts.HTTPClient = o.http
-	}
-	c := &cloudwatch{client: cwl.New(opts), logGroup: strings.TrimSpace(v.Get("log_group")), region: region}
-	c.fetchOps = fetchOps{f: c, maxScan: hostedMaxScan}
-	return c, nil
+	return &cloudwatch{client: cwl.New(opts), logGroup: strings.TrimSpace(v.Get("log_group")), region: region}, nil
 }
 
-func (c *cloudwatch) lookback() time.Duration { return hostedLookback }
-func (c *cloudwatch) close() error            { return nil }
-func (c *cloudwatch) extent(context.Context, string) (timerange.Range, bool) {
-	return noExtent()
-}
-func (c *cloudwatch) nativeFilter() string { return "CloudWatch: a filter pattern" }
+func (c *cloudwatch) Close() error { return nil }
 
-// ascending: FilterLogEvents returns the oldest events first.
-func (c *cloudwatch) ascending() bool { return true }
-
-// pushesAll: text goes to the filter pattern only when it is exact (the
-// patterns are case-sensitive); the rest is checked here.
-func (c *cloudwatch) pushesAll(f *filter) bool {
-	return pushedByDefault(f) && (f.Text == "" || !f.fold || !hasLetter(f.Text))
+// AppliesAll: text goes to the filter pattern only when it is exact (the
+// patterns are case-sensitive); levels are checked by the tools.
+func (c *cloudwatch) AppliesAll(q *logs.Query) bool {
+	return q.MinLevel == 0 && (q.Text == "" || !q.AnyCase || !hasLetter(q.Text))
 }
 
 func hasLetter(s string) bool {
@@ -183,16 +176,16 @@ func (c *cloudwatch) describe(ctx context.Context, pattern string, max int) ([]t
 	return out, nil
 }
 
-func (c *cloudwatch) sources(ctx context.Context, pattern string) (*sourceTable, error) {
+func (c *cloudwatch) Sources(ctx context.Context, pattern string) (*logs.SourceTable, error) {
 	groups, err := c.describe(ctx, pattern, 1000)
 	if err != nil {
 		return nil, err
 	}
-	t := &sourceTable{Columns: []render.Column{{Name: "log_group"}, {Name: "stored"}, {Name: "retention_days"}, {Name: "created"}, {Name: "class"}}}
+	t := &logs.SourceTable{Columns: []render.Column{{Name: "log_group"}, {Name: "stored"}, {Name: "retention_days"}, {Name: "created"}, {Name: "class"}}}
 	for _, g := range groups {
 		ret := "never expires"
 		if g.RetentionInDays != nil {
-			ret = itoa(int(*g.RetentionInDays))
+			ret = strconv.Itoa(int(*g.RetentionInDays))
 		}
 		created := ""
 		if g.CreationTime != nil {
@@ -210,8 +203,8 @@ func (c *cloudwatch) sources(ctx context.Context, pattern string) (*sourceTable,
 	return t, nil
 }
 
-func (c *cloudwatch) group(f *filter) (string, error) {
-	g := first(f.Source, c.logGroup)
+func (c *cloudwatch) group(q *logs.Query) (string, error) {
+	g := cmp.Or(q.Source, c.logGroup)
 	if g == "" {
 		return "", toolkit.Errorf("pass source: the log group to search (list_log_sources lists them), or set log_group on the connection")
 	}
@@ -220,35 +213,32 @@ func (c *cloudwatch) group(f *filter) (string, error) {
 
 // filterPattern is what goes to FilterLogEvents: the native pattern, or
 // the exact text as a quoted term.
-func filterPattern(f *filter) string {
+func filterPattern(q *logs.Query) string {
 	switch {
-	case f.Native != "":
-		return f.Native
-	case f.Text != "" && (!f.fold || !hasLetter(f.Text)):
-		return `"` + strings.ReplaceAll(f.Text, `"`, `\"`) + `"`
+	case q.Native != "":
+		return q.Native
+	case q.Text != "" && (!q.AnyCase || !hasLetter(q.Text)):
+		return `"` + strings.ReplaceAll(q.Text, `"`, `\"`) + `"`
 	}
 	return ""
 }
 
-func (c *cloudwatch) fetch(ctx context.Context, f *filter, max int, fn func(*event) bool) (scanInfo, error) {
-	g, err := c.group(f)
+func (c *cloudwatch) Fetch(ctx context.Context, q *logs.Query, max int, fn func(*logs.Event) bool) (logs.Scan, error) {
+	g, err := c.group(q)
 	if err != nil {
-		return scanInfo{}, err
+		return logs.Scan{}, err
 	}
-	r := f.Range
-	if !f.HasRange {
-		r = timerange.Range{Start: time.Now().Add(-hostedLookback), End: time.Now()}
-	}
+	r := q.Range
 	in := &cwl.FilterLogEventsInput{
 		LogGroupName: aws.String(g),
 		StartTime:    aws.Int64(r.Start.UnixMilli()),
 		EndTime:      aws.Int64(r.End.UnixMilli() - 1),
 		Limit:        aws.Int32(int32(min(max, 10000))),
 	}
-	if p := filterPattern(f); p != "" {
+	if p := filterPattern(q); p != "" {
 		in.FilterPattern = aws.String(p)
 	}
-	info := scanInfo{Sources: []string{g}}
+	info := logs.Scan{Sources: []string{g}}
 	n, pages := 0, 0
 	p := cwl.NewFilterLogEventsPaginator(c.client, in)
 	for p.HasMorePages() && n < max {
@@ -272,33 +262,30 @@ func (c *cloudwatch) fetch(ctx context.Context, f *filter, max int, fn func(*eve
 
 // cwEvent parses a CloudWatch message as a log line (JSON, logfmt or
 // plain), with the event's own timestamp and stream.
-func cwEvent(ev types.FilteredLogEvent) event {
+func cwEvent(ev types.FilteredLogEvent) logs.Event {
 	msg := strings.TrimRight(aws.ToString(ev.Message), "\r\n")
-	lay := detectLayout([]byte(msg), time.Now().Year())
-	e := lay.parseLine([]byte(msg), aws.ToString(ev.LogStreamName))
+	e := logs.ParseLine(msg, aws.ToString(ev.LogStreamName))
 	if ev.Timestamp != nil {
 		e.Time = time.UnixMilli(*ev.Timestamp).UTC()
 	}
 	return e
 }
 
-func (c *cloudwatch) fields(ctx context.Context, f *filter, key string) (*fieldStats, scanInfo, error) {
-	if key != "" {
-		return c.fetchOps.fields(ctx, f, key)
-	}
-	g, err := c.group(f)
+// FieldNames reads the log group's field index (GetLogGroupFields).
+func (c *cloudwatch) FieldNames(ctx context.Context, q *logs.Query) ([]logs.FieldName, logs.Scan, error) {
+	g, err := c.group(q)
 	if err != nil {
-		return nil, scanInfo{}, err
+		return nil, logs.Scan{}, err
 	}
 	out, err := c.client.GetLogGroupFields(ctx, &cwl.GetLogGroupFieldsInput{LogGroupName: aws.String(g)})
 	if err != nil {
-		return nil, scanInfo{}, c.notFound(ctx, c.awsError(err, "log group"), g)
+		return nil, logs.Scan{}, c.notFound(ctx, c.awsError(err, "log group"), g)
 	}
-	fs := &fieldStats{}
+	var names []logs.FieldName
 	for _, lf := range out.LogGroupFields {
-		fs.Counts = append(fs.Counts, nameCount{Name: aws.ToString(lf.Name), Note: fmt.Sprintf("in %d%% of events", lf.Percent)})
+		names = append(names, logs.FieldName{Name: aws.ToString(lf.Name), Note: fmt.Sprintf("in %d%% of events", lf.Percent)})
 	}
-	return fs, scanInfo{Sources: []string{g}, Scanned: "the log group's field index (last 15 minutes of events)"}, nil
+	return names, logs.Scan{Sources: []string{g}, Scanned: "the log group's field index (last 15 minutes of events)"}, nil
 }
 
 // insightsArgs are cloudwatch_insights_query's arguments.
@@ -311,35 +298,35 @@ type insightsArgs struct {
 	Limit      int      `json:"limit,omitempty" jsonschema:"rows to show, default 100"`
 }
 
-func init() { registerProvider(cloudwatchProvider) }
-
-// cloudwatchTools is the Logs Insights tool, offered when a CloudWatch
+// insightsTools is the Logs Insights tool, offered when a CloudWatch
 // connection is loaded.
-func (h *handlers) cloudwatchTools() []toolkit.Tool {
-	if h.conns.Of("cloudwatch").Len() == 0 {
-		return nil
-	}
+func insightsTools(conns *logs.Connections) []toolkit.Tool {
 	return []toolkit.Tool{toolkit.New(toolkit.Def{
 		Name:  "cloudwatch_insights_query",
 		Title: "CloudWatch Logs Insights query",
 		Description: "Run a Logs Insights query (fields, filter, stats ... by bin(5m), sort, limit) over log groups; waits for it, stops it on cancel or deadline. " +
 			"Scans cost money: keep the window short.",
-		Hints:  toolkit.ReadOpenWorld,
-		Schema: h.nativeSchema("cloudwatch"),
-	}, h.runInsights)}
+		Hints: toolkit.ReadOpenWorld,
+		Schema: func(s *jsonschema.Schema) {
+			conns.Schema(s)
+			if p := s.Properties["log_groups"]; p != nil {
+				p.Types, p.Type = nil, "array"
+			}
+		},
+	}, func(ctx context.Context, in insightsArgs) (string, error) {
+		return conns.Run(ctx, in.Connection, func(ctx context.Context, b logs.Backend) (string, error) {
+			return b.(*cloudwatch).runInsights(ctx, in, conns.Limits())
+		})
+	})}
 }
 
 // insightsPoll is the first wait between GetQueryResults calls; it grows
 // to a second. Tests shorten it.
 var insightsPoll = 300 * time.Millisecond
 
-// runInsights is the cloudwatch_insights_query tool.
-func (h *handlers) runInsights(ctx context.Context, in insightsArgs) (string, error) {
-	conn, err := h.conns.Of("cloudwatch").Pick(in.Connection)
-	if err != nil {
-		return "", err
-	}
-	c := conn.Backend.(*cloudwatch)
+// runInsights is the cloudwatch_insights_query tool, on this connection;
+// ctx ends at the call's deadline.
+func (c *cloudwatch) runInsights(ctx context.Context, in insightsArgs, limits config.Limits) (string, error) {
 	q := strings.TrimSpace(in.Query)
 	if q == "" {
 		return "", toolkit.Errorf("query is empty; for example: fields @timestamp, @message | filter @message like /ERROR/ | sort @timestamp desc | limit 20")
@@ -355,12 +342,10 @@ func (h *handlers) runInsights(ctx context.Context, in insightsArgs) (string, er
 	if err != nil {
 		return "", toolkit.Errorf("%v", err)
 	}
-	limit, err := h.rowLimit(in.Limit)
+	limit, err := toolkit.Bounded("limit", in.Limit, limits.Rows, limits.MaxRows)
 	if err != nil {
 		return "", err
 	}
-	ctx, cancel := h.withTimeout(ctx)
-	defer cancel()
 	start := time.Now()
 	started, err := c.client.StartQuery(ctx, &cwl.StartQueryInput{
 		LogGroupNames: groups,
@@ -370,7 +355,7 @@ func (h *handlers) runInsights(ctx context.Context, in insightsArgs) (string, er
 		Limit:         aws.Int32(int32(min(limit+1, 10000))),
 	})
 	if err != nil {
-		return "", h.backendError(ctx, conn, c.notFound(ctx, c.awsError(err, "log group"), groups...))
+		return "", c.notFound(ctx, c.awsError(err, "log group"), groups...)
 	}
 	id := aws.ToString(started.QueryId)
 	res, err := c.waitQuery(ctx, id)
@@ -381,11 +366,11 @@ func (h *handlers) runInsights(ctx context.Context, in insightsArgs) (string, er
 		_, _ = c.client.StopQuery(sctx, &cwl.StopQueryInput{QueryId: aws.String(id)})
 		scancel()
 		if ctx.Err() != nil {
-			return "", toolkit.Errorf("the Logs Insights query did not finish within %s and was stopped; shorten since/until, query fewer log groups, or add a filter before stats", time.Duration(h.limits.Timeout))
+			return "", toolkit.Errorf("the Logs Insights query did not finish within %s and was stopped; shorten since/until, query fewer log groups, or add a filter before stats", time.Duration(limits.Timeout))
 		}
-		return "", h.backendError(ctx, conn, err)
+		return "", err
 	}
-	return renderInsights(res, groups, r, limit, h.limits.Bytes, time.Since(start)), nil
+	return renderInsights(res, groups, r, limit, limits.Bytes, time.Since(start)), nil
 }
 
 // waitQuery polls GetQueryResults until the query ends or ctx does.
