@@ -1,13 +1,18 @@
 # OpsTower build, test and benchmark entry points.
 GO        ?= go
 BIN       ?= bin/opstower
+FULL_BIN  ?= $(dir $(BIN))opstower-full
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS   := -s -w -X main.version=$(VERSION)
 
 .PHONY: build test test-short bench lint demo snapshots clean
 
+# Two programs: opstower (the MCP servers, small) and opstower-full (adds
+# the agent host and the cloud log providers), which opstower runs when
+# asked for those, so they are installed side by side.
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/opstower
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(FULL_BIN) ./cmd/opstower-full
 
 # The README's test command. Tests that need PostgreSQL, MariaDB or
 # ClickHouse skip with a message when those are absent, unless

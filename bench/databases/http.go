@@ -39,6 +39,7 @@ func measureHTTP(ctx context.Context, cfg config, s *server, r *report) error {
 	r.addNote(raw.describe("raw client"))
 	r.extra["http_server_cpu_us_per_call"] = raw.serverCPU / float64(raw.calls) * 1e6
 	r.extra["http_client_cpu_us_per_call"] = raw.clientCPU / float64(raw.calls) * 1e6
+	r.extra["http_server_peak_rss_mb"] = float64(raw.serverRSS) / (1 << 20)
 	if err := measureHTTPFloor(ctx, cfg, r); err != nil {
 		return err
 	}
@@ -81,14 +82,15 @@ type loadResult struct {
 	calls     int
 	elapsed   time.Duration
 	serverCPU float64 // seconds, the server process's whole life
+	serverRSS int64   // bytes, the server process's peak resident set
 	clientCPU float64 // seconds, this process during the run
 }
 
 func (l loadResult) perSecond() float64 { return float64(l.calls) / l.elapsed.Seconds() }
 
 func (l loadResult) describe(client string) string {
-	return fmt.Sprintf("HTTP, %s: %d calls in %s; CPU per call: server %.0f µs, client %.0f µs (2 cores: the client must stay well below the server).",
-		client, l.calls, l.elapsed.Round(time.Millisecond), l.serverCPU/float64(l.calls)*1e6, l.clientCPU/float64(l.calls)*1e6)
+	return fmt.Sprintf("HTTP, %s: %d calls in %s; CPU per call: server %.0f µs, client %.0f µs (2 cores: the client must stay well below the server); server peak RSS %.1f MB.",
+		client, l.calls, l.elapsed.Round(time.Millisecond), l.serverCPU/float64(l.calls)*1e6, l.clientCPU/float64(l.calls)*1e6, float64(l.serverRSS)/(1<<20))
 }
 
 // httpRun starts ours on a free loopback port, runs load against its /mcp,
@@ -101,7 +103,7 @@ func httpRun(ctx context.Context, s *server, load func(url string) (loadResult, 
 	before := selfCPU()
 	res, err := load(hs.url)
 	res.clientCPU = selfCPU() - before
-	res.serverCPU = hs.stop()
+	res.serverCPU, res.serverRSS = hs.stop()
 	if err != nil {
 		err = fmt.Errorf("%w (server log: %s)", err, hs.log.String())
 	}
@@ -140,8 +142,9 @@ func startHTTP(ctx context.Context, s *server) (*httpServer, error) {
 }
 
 // stop asks the server to shut down (SIGTERM, as a service manager would),
-// kills it if it does not, and returns the CPU seconds it used.
-func (hs *httpServer) stop() float64 {
+// kills it if it does not, and returns the CPU seconds it used and its
+// peak RSS in bytes.
+func (hs *httpServer) stop() (cpu float64, rss int64) {
 	_ = hs.cmd.Process.Signal(syscall.SIGTERM)
 	select {
 	case <-hs.exited:
@@ -149,7 +152,8 @@ func (hs *httpServer) stop() float64 {
 		_ = hs.cmd.Process.Kill()
 		<-hs.exited
 	}
-	return cpuTime(hs.cmd.ProcessState)
+	rss, _ = maxRSS(hs.cmd.ProcessState)
+	return cpuTime(hs.cmd.ProcessState), rss
 }
 
 // urlWatcher receives a server's stderr, keeps its tail, and sends the

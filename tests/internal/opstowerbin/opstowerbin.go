@@ -26,17 +26,23 @@ import (
 // race in the server during an end-to-end run fails the test that caused
 // it (see CheckExit), and so that the build shares the cache with the rest
 // of the run.
-func Build(dir string) (string, error) {
-	bin := filepath.Join(dir, "opstower")
+func Build(dir string) (string, error) { return build(dir, "opstower") }
+
+// BuildFull builds cmd/opstower-full into dir, beside the opstower that
+// Build wrote there, which hands the agent host's commands over to it.
+func BuildFull(dir string) (string, error) { return build(dir, "opstower-full") }
+
+func build(dir, name string) (string, error) {
+	bin := filepath.Join(dir, name)
 	args := []string{"build", "-o", bin}
 	if Race {
 		args = append(args, "-race")
 	}
-	cmd := exec.Command("go", append(args, "github.com/opstower/opstower/cmd/opstower")...)
+	cmd := exec.Command("go", append(args, "github.com/opstower/opstower/cmd/"+name)...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Run(); err != nil {
-		return "", fmt.Errorf("go build of cmd/opstower: %v\n%s", err, stderr.String())
+		return "", fmt.Errorf("go build of cmd/%s: %v\n%s", name, err, stderr.String())
 	}
 	return bin, nil
 }

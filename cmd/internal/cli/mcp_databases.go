@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"context"
@@ -11,10 +11,10 @@ import (
 )
 
 func init() {
-	categories["databases"] = category{
-		summary: "SQL databases: PostgreSQL, MySQL/MariaDB, SQLite, ClickHouse, Supabase, Cloudflare D1",
-		flags: func(fs *flag.FlagSet) func() ([]config.Connection, error) {
-			var dsns listFlag
+	Categories["databases"] = Category{
+		Summary: "SQL databases: PostgreSQL, MySQL/MariaDB, SQLite, ClickHouse, Supabase, Cloudflare D1",
+		Flags: func(fs *flag.FlagSet) func() ([]config.Connection, error) {
+			var dsns ListFlag
 			fs.Var(&dsns, "dsn", "database URL, or NAME=URL to label it (repeatable): postgres://, mysql://, sqlite:///path, clickhouse://, d1://ACCOUNT/DB, supabase://REF")
 			return func() ([]config.Connection, error) {
 				var out []config.Connection
@@ -28,7 +28,7 @@ func init() {
 				return out, nil
 			}
 		},
-		build: func(ctx context.Context, o serverOptions) (*mcp.Server, error) {
+		Build: func(ctx context.Context, o ServerOptions) (*mcp.Server, error) {
 			return databases.New(ctx, databases.Config{Connections: o.Connections, Limits: o.Limits, Logger: o.Logger, Version: o.Version})
 		},
 	}

@@ -1,10 +1,11 @@
-package main
+package host
 
 import (
 	"context"
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/opstower/opstower/cmd/internal/cli"
 	"io"
 	"os"
 	"strings"
@@ -147,7 +148,7 @@ func runAgents(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if target == "" && fs.NArg() > 0 {
 		target = fs.Arg(0)
 	}
-	if err := envDefaults(fs); err != nil {
+	if err := cli.EnvDefaults(fs); err != nil {
 		return err
 	}
 	set := map[string]bool{}

@@ -1,4 +1,4 @@
-package main
+package host
 
 import (
 	"bufio"
@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/opstower/opstower/cmd/internal/cli"
 	"io"
 	"os"
 	"os/signal"
@@ -54,14 +55,14 @@ func runChat(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	fs.IntVar(&maxSteps, "max-steps", 0, "steps (model calls) allowed per answer (default 15)")
 	// The category servers' connection flags (--dsn, --repo, --files...).
 	var conns []func() ([]config.Connection, error)
-	names := make([]string, 0, len(categories))
-	for n := range categories {
+	names := make([]string, 0, len(cli.Categories))
+	for n := range cli.Categories {
 		names = append(names, n)
 	}
 	sort.Strings(names)
 	for _, n := range names {
 		if n != agentsCategory {
-			conns = append(conns, categories[n].flags(fs))
+			conns = append(conns, cli.Categories[n].Flags(fs))
 		}
 	}
 	fs.Usage = func() {
@@ -74,7 +75,7 @@ func runChat(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected argument %q; ask a one-off question with -p %q", fs.Arg(0), strings.Join(fs.Args(), " "))
 	}
-	if err := envDefaults(fs); err != nil {
+	if err := cli.EnvDefaults(fs); err != nil {
 		return err
 	}
 	var extra []config.Connection

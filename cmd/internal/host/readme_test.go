@@ -1,4 +1,4 @@
-package main
+package host
 
 import (
 	"context"
@@ -15,7 +15,7 @@ import (
 // that declares agents. Reading it from the README keeps the two in step.
 func readmeAgentsExample(t *testing.T) string {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	data, err := os.ReadFile(filepath.Join("..", "..", "..", "README.md"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"context"
@@ -114,14 +114,14 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 // would with the same flags, and makes the source's calls through an MCP
 // client. Steps whose tool the server does not offer are left out.
 func tour(ctx context.Context, out io.Writer, src demoSource, w *demo.Workspace) error {
-	cat, ok := categories[src.category]
+	cat, ok := Categories[src.category]
 	args := src.args(w)
 	if !ok || args == nil || src.steps == nil {
 		return nil
 	}
 	fs := flag.NewFlagSet(src.category, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	parse := cat.flags(fs)
+	parse := cat.Flags(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -131,8 +131,8 @@ func tour(ctx context.Context, out io.Writer, src demoSource, w *demo.Workspace)
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	srv, err := cat.build(ctx, serverOptions{Connections: conns, Limits: config.Limits{}.WithDefaults(),
-		Logger: slog.New(slog.DiscardHandler), Version: versionString()})
+	srv, err := cat.Build(ctx, ServerOptions{Connections: conns, Limits: config.Limits{}.WithDefaults(),
+		Logger: slog.New(slog.DiscardHandler), Version: Version()})
 	if err != nil {
 		return err
 	}
@@ -172,7 +172,7 @@ func connectInProcess(ctx context.Context, srv *mcp.Server) (*mcp.ClientSession,
 	if _, err := srv.Connect(ctx, st, nil); err != nil {
 		return nil, err
 	}
-	return mcp.NewClient(&mcp.Implementation{Name: "opstower-demo", Version: versionString()}, nil).Connect(ctx, ct, nil)
+	return mcp.NewClient(&mcp.Implementation{Name: "opstower-demo", Version: Version()}, nil).Connect(ctx, ct, nil)
 }
 
 // showArgs prints tool arguments compactly, SQL on lines of its own.
@@ -210,7 +210,7 @@ func printNextSteps(out io.Writer, w *demo.Workspace) {
 		"opstower-databases": map[string]any{"command": exe, "args": []string{"mcp", "databases", "--dsn", "shop=sqlite://" + w.Database}},
 	}
 	for _, src := range demoSources[1:] {
-		if _, ok := categories[src.category]; ok {
+		if _, ok := Categories[src.category]; ok {
 			if args := src.args(w); args != nil {
 				servers["opstower-"+src.category] = map[string]any{"command": exe, "args": append([]string{"mcp", src.category}, args...)}
 			}

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"context"
@@ -12,11 +12,11 @@ import (
 )
 
 func init() {
-	categories["errors"] = category{
-		summary: "error tracking: Sentry (sentry.io or self-hosted)",
-		flags: func(fs *flag.FlagSet) func() ([]config.Connection, error) {
+	Categories["errors"] = Category{
+		Summary: "error tracking: Sentry (sentry.io or self-hosted)",
+		Flags: func(fs *flag.FlagSet) func() ([]config.Connection, error) {
 			var f errorsrv.SentryFlags
-			var projects listFlag
+			var projects ListFlag
 			fs.StringVar(&f.Org, "sentry-org", "", "Sentry organization slug (default $SENTRY_ORG); the token comes from SENTRY_AUTH_TOKEN")
 			fs.StringVar(&f.URL, "sentry-url", "", "Sentry address for self-hosted Sentry or a data region (default $SENTRY_URL, else https://sentry.io)")
 			fs.Var(&projects, "sentry-project", "limit every query to this project slug (repeatable, or comma-separated)")
@@ -38,7 +38,7 @@ func init() {
 				return []config.Connection{f.Connection()}, nil
 			}
 		},
-		build: func(ctx context.Context, o serverOptions) (*mcp.Server, error) {
+		Build: func(ctx context.Context, o ServerOptions) (*mcp.Server, error) {
 			return errorsrv.New(ctx, errorsrv.Config{Connections: o.Connections, Limits: o.Limits, Logger: o.Logger, Version: o.Version})
 		},
 	}

@@ -1,10 +1,11 @@
-package main
+package host
 
 import (
 	"bytes"
 	"context"
 	"database/sql"
 	"fmt"
+	"github.com/opstower/opstower/cmd/internal/cli"
 	"os"
 	"path/filepath"
 	"strings"
@@ -50,7 +51,7 @@ func newHostFixture(t *testing.T, script llmtest.Script, extraYAML string) *host
 func (f *hostFixture) run(t *testing.T, args ...string) (stdout, stderr string, err error) {
 	t.Helper()
 	var out, errb bytes.Buffer
-	err = run(context.Background(), args, &out, &errb)
+	err = cli.Run(context.Background(), args, &out, &errb)
 	return out.String(), errb.String(), err
 }
 
@@ -152,9 +153,9 @@ agents:
 // `opstower mcp agents` serves the agents as tools.
 func TestMCPAgentsCategory(t *testing.T) {
 	f := newHostFixture(t, llmtest.Sequence(llmtest.Reply{Text: "Checkout is healthy."}), "agents:\n  - {name: Backend Debugger, type: debugger}\n")
-	cat := categories[agentsCategory]
+	cat := cli.Categories[agentsCategory]
 	fs := newFlagSet()
-	conns := cat.flags(fs)
+	conns := cat.Flags(fs)
 	if err := fs.Parse([]string{"--database", f.state}); err != nil {
 		t.Fatal(err)
 	}
@@ -164,7 +165,7 @@ func TestMCPAgentsCategory(t *testing.T) {
 	file := loadConfig(t, f.config)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	srv, err := cat.build(ctx, serverOptions{File: file})
+	srv, err := cat.Build(ctx, cli.ServerOptions{File: file})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,10 +1,11 @@
-package main
+package host
 
 import (
 	"context"
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/opstower/opstower/cmd/internal/cli"
 	"io"
 	"net"
 	"net/http"
@@ -53,7 +54,7 @@ func runHost(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
-	if err := envDefaults(fs); err != nil {
+	if err := cli.EnvDefaults(fs); err != nil {
 		return err
 	}
 	ws, err := openWorkspace(ctx, wf, nil, nil, stderr)
@@ -70,9 +71,9 @@ func runHost(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return nil
 	}
 
-	addr = first(addr, ws.file.Host.Addr, "127.0.0.1:8686")
-	token := secret.New(first(os.Getenv("OPSTOWER_HOST_TOKEN"), ws.file.Host.Token))
-	if token.IsZero() && !isLoopback(addr) {
+	addr = cli.First(addr, ws.file.Host.Addr, "127.0.0.1:8686")
+	token := secret.New(cli.First(os.Getenv("OPSTOWER_HOST_TOKEN"), ws.file.Host.Token))
+	if token.IsZero() && !cli.IsLoopback(addr) {
 		return fmt.Errorf("refusing to serve the host API on %s without a token: its agents can read your systems. Set OPSTOWER_HOST_TOKEN (or host.token), or listen on 127.0.0.1", addr)
 	}
 	api := &hostapi.Server{Host: ws.host, Store: ws.store, Org: ws.org, User: ws.user, Token: token, Limits: ws.limits, Logger: ws.logger}

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"flag"
@@ -9,21 +9,21 @@ import (
 	"time"
 )
 
-// listFlag is a repeatable string flag.
-type listFlag []string
+// ListFlag is a repeatable string flag.
+type ListFlag []string
 
-func (l *listFlag) String() string { return strings.Join(*l, " ") }
+func (l *ListFlag) String() string { return strings.Join(*l, " ") }
 
-func (l *listFlag) Set(v string) error {
+func (l *ListFlag) Set(v string) error {
 	*l = append(*l, v)
 	return nil
 }
 
-// envDefaults fills flags the command line did not set from OPSTOWER_*
+// EnvDefaults fills flags the command line did not set from OPSTOWER_*
 // environment variables (OPSTOWER_DSN for --dsn, OPSTOWER_HTTP for
 // --http...), which is how MCP clients such as Claude Desktop pass settings.
 // A repeatable flag takes whitespace-separated values from its variable.
-func envDefaults(fs *flag.FlagSet) error {
+func EnvDefaults(fs *flag.FlagSet) error {
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	var err error
@@ -36,7 +36,7 @@ func envDefaults(fs *flag.FlagSet) error {
 		if !ok || v == "" {
 			return
 		}
-		if _, repeat := f.Value.(*listFlag); repeat {
+		if _, repeat := f.Value.(*ListFlag); repeat {
 			for _, item := range strings.Fields(v) {
 				if e := f.Value.Set(item); e != nil {
 					err = fmt.Errorf("%s: %w", name, e)

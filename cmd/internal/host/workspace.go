@@ -1,10 +1,11 @@
-package main
+package host
 
 import (
 	"context"
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/opstower/opstower/cmd/internal/cli"
 	"io"
 	"log/slog"
 	"os"
@@ -88,7 +89,7 @@ func openWorkspace(ctx context.Context, f workspaceFlags, file *config.File, ext
 		}
 		file = loaded
 	}
-	level := first(f.logLevel, file.Log.Level, "warn")
+	level := cli.First(f.logLevel, file.Log.Level, "warn")
 	logger, err := logging.New(stderr, logging.Options{Level: level, Format: file.Log.Format})
 	if err != nil {
 		return nil, err
@@ -104,7 +105,7 @@ func openWorkspace(ctx context.Context, f workspaceFlags, file *config.File, ext
 	if err != nil {
 		return nil, err
 	}
-	models := agent.Models{Registry: registry, Default: first(f.model, file.Models.Default), Scopes: map[agent.Type]string{
+	models := agent.Models{Registry: registry, Default: cli.First(f.model, file.Models.Default), Scopes: map[agent.Type]string{
 		agent.Debugger: file.Models.Debugger, agent.Analyst: file.Models.Analyst,
 		agent.ProductManager: file.Models.ProductManager, agent.Custom: file.Models.Custom,
 	}}
@@ -141,18 +142,18 @@ func openWorkspace(ctx context.Context, f workspaceFlags, file *config.File, ext
 		ws.conns[key] = agent.SplitInstructions(c)
 	}
 
-	external, err := mcpServers(file, first(f.mcpConfig, file.Host.MCPConfig))
+	external, err := mcpServers(file, cli.First(f.mcpConfig, file.Host.MCPConfig))
 	if err != nil {
 		return nil, err
 	}
 
 	var keys *store.Keyring
-	if k := first(file.Host.SecretKey, os.Getenv(store.KeyEnv)); k != "" {
+	if k := cli.First(file.Host.SecretKey, os.Getenv(store.KeyEnv)); k != "" {
 		if keys, err = store.ParseKeyring(k); err != nil {
 			return nil, err
 		}
 	}
-	st, err := store.Open(ctx, first(f.database, os.Getenv("OPSTOWER_DATABASE"), file.Host.Database), keys)
+	st, err := store.Open(ctx, cli.First(f.database, os.Getenv("OPSTOWER_DATABASE"), file.Host.Database), keys)
 	if err != nil {
 		return nil, err
 	}
@@ -168,7 +169,7 @@ func openWorkspace(ctx context.Context, f workspaceFlags, file *config.File, ext
 		MaxSteps:    steps,
 		ResultBytes: file.Limits.WithDefaults().Bytes,
 		Logger:      logger,
-		Version:     versionString(),
+		Version:     cli.Version(),
 	}
 	if err := ws.syncConfigAgents(ctx); err != nil {
 		st.Close()
@@ -202,13 +203,13 @@ func defaultConnName(c config.Connection) string {
 // `opstower mcp` category except the agents server itself.
 func bundledCategories(limits config.Limits, logger *slog.Logger) map[string]agent.CategoryServer {
 	out := map[string]agent.CategoryServer{}
-	for name, cat := range categories {
+	for name, cat := range cli.Categories {
 		if name == agentsCategory {
 			continue
 		}
-		build := cat.build
+		build := cat.Build
 		out[name] = func(ctx context.Context, conns []config.Connection) (*mcp.Server, error) {
-			return build(ctx, serverOptions{Connections: conns, Limits: limits, Logger: logger, Version: versionString()})
+			return build(ctx, cli.ServerOptions{Connections: conns, Limits: limits, Logger: logger, Version: cli.Version()})
 		}
 	}
 	return out

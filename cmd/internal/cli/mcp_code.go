@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"context"
@@ -11,10 +11,10 @@ import (
 )
 
 func init() {
-	categories["code"] = category{
-		summary: "source code: local git repositories (--repo), GitHub (GITHUB_TOKEN), GitLab (GITLAB_TOKEN) and Bitbucket Cloud (BITBUCKET_TOKEN)",
-		flags: func(fs *flag.FlagSet) func() ([]config.Connection, error) {
-			var repos listFlag
+	Categories["code"] = Category{
+		Summary: "source code: local git repositories (--repo), GitHub (GITHUB_TOKEN), GitLab (GITLAB_TOKEN) and Bitbucket Cloud (BITBUCKET_TOKEN)",
+		Flags: func(fs *flag.FlagSet) func() ([]config.Connection, error) {
+			var repos ListFlag
 			fs.Var(&repos, "repo", "local git repository, PATH or NAME=PATH to label it (repeatable); needs the git command")
 			return func() ([]config.Connection, error) {
 				var out []config.Connection
@@ -28,7 +28,7 @@ func init() {
 				return out, nil
 			}
 		},
-		build: func(ctx context.Context, o serverOptions) (*mcp.Server, error) {
+		Build: func(ctx context.Context, o ServerOptions) (*mcp.Server, error) {
 			// Hosted providers come from the config file, or from their
 			// conventional environment variables when the file has none.
 			conns := append(o.Connections, code.FromEnv(nil, o.Connections)...)

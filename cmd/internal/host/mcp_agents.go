@@ -1,9 +1,10 @@
-package main
+package host
 
 import (
 	"context"
 	"flag"
 	"fmt"
+	"github.com/opstower/opstower/cmd/internal/cli"
 	"os"
 	"strings"
 
@@ -19,16 +20,16 @@ const agentsCategory = "agents"
 
 func init() {
 	var wf workspaceFlags
-	var only listFlag
-	categories[agentsCategory] = category{
-		summary: "OpsTower agents as tools: each ask_<agent> tool runs that agent (its own model, connections and knowledge) on a question",
-		flags: func(fs *flag.FlagSet) func() ([]config.Connection, error) {
+	var only cli.ListFlag
+	cli.Categories[agentsCategory] = cli.Category{
+		Summary: "OpsTower agents as tools: each ask_<agent> tool runs that agent (its own model, connections and knowledge) on a question",
+		Flags: func(fs *flag.FlagSet) func() ([]config.Connection, error) {
 			wf.registerState(fs)
 			wf.registerModel(fs)
 			fs.Var(&only, "agent", "serve only this agent (repeatable; default every agent you can see)")
 			return func() ([]config.Connection, error) { return nil, nil }
 		},
-		build: func(ctx context.Context, o serverOptions) (*mcp.Server, error) {
+		Build: func(ctx context.Context, o cli.ServerOptions) (*mcp.Server, error) {
 			ws, err := openWorkspace(ctx, wf, o.File, nil, os.Stderr)
 			if err != nil {
 				return nil, err

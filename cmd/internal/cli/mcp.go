@@ -1,7 +1,8 @@
-package main
+package cli
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -13,14 +14,15 @@ import (
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
+	"github.com/opstower/opstower/servers/logs"
 	"github.com/opstower/opstower/shared/config"
 	"github.com/opstower/opstower/shared/logging"
 	"github.com/opstower/opstower/shared/secret"
 	"github.com/opstower/opstower/shared/serve"
 )
 
-// serverOptions is what every category server is built from.
-type serverOptions struct {
+// ServerOptions is what every category server is built from.
+type ServerOptions struct {
 	Connections []config.Connection
 	Limits      config.Limits
 	Logger      *slog.Logger
@@ -30,24 +32,31 @@ type serverOptions struct {
 	File *config.File
 }
 
-// category is one `opstower mcp <name>` server: its own connection flags
+// Category is one `opstower mcp <name>` server: its own connection flags
 // and its constructor.
-type category struct {
-	summary string
-	// flags registers the category's connection flags and returns a func
+type Category struct {
+	Summary string
+	// Flags registers the category's connection flags and returns a func
 	// that turns their values into connections.
-	flags func(fs *flag.FlagSet) func() ([]config.Connection, error)
-	build func(ctx context.Context, o serverOptions) (*mcp.Server, error)
+	Flags func(fs *flag.FlagSet) func() ([]config.Connection, error)
+	Build func(ctx context.Context, o ServerOptions) (*mcp.Server, error)
 }
 
-// categories holds every `opstower mcp <name>` server. Each registers
-// itself from its own file (mcp_databases.go, ...).
-var categories = map[string]category{}
+// Categories holds every `opstower mcp <name>` server. Each registers
+// itself from an init function (mcp_databases.go, ...; the host package
+// adds agents), so it is read-only once the command line runs.
+var Categories = map[string]Category{}
 
+// categoryNames lists the categories this program serves or hands over.
 func categoryNames() string {
 	var names []string
-	for n := range categories {
+	for n := range Categories {
 		names = append(names, n)
+	}
+	for _, n := range fullOnlyCategories {
+		if _, ok := Categories[n]; !ok {
+			names = append(names, n)
+		}
 	}
 	sort.Strings(names)
 	return strings.Join(names, ", ")
@@ -57,16 +66,19 @@ func runMCP(ctx context.Context, args []string, stderr io.Writer) error {
 	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
 		return fmt.Errorf("name a category: opstower mcp <category>; categories: %s", categoryNames())
 	}
-	cat, ok := categories[args[0]]
+	cat, ok := Categories[args[0]]
+	if !ok && isFullOnly(fullOnlyCategories, args[0]) {
+		return handOff(append([]string{"mcp"}, args...), "opstower mcp "+args[0])
+	}
 	if !ok {
 		return fmt.Errorf("unknown category %q; categories: %s", args[0], categoryNames())
 	}
 	fs := flag.NewFlagSet("opstower mcp "+args[0], flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	connections := cat.flags(fs)
+	connections := cat.Flags(fs)
 	var (
 		configPath, httpAddr, logLevel, logFormat string
-		origins, hosts                            listFlag
+		origins, hosts                            ListFlag
 		limits                                    config.Limits
 		timeout                                   time.Duration
 	)
@@ -81,7 +93,7 @@ func runMCP(ctx context.Context, args []string, stderr io.Writer) error {
 	fs.StringVar(&logLevel, "log-level", "", "debug, info, warn or error (default info); logs go to stderr")
 	fs.StringVar(&logFormat, "log-format", "", "text or json (default text)")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: opstower mcp %s [flags]\n\n%s.\nEvery flag can also be set as OPSTOWER_<FLAG> (OPSTOWER_DSN, OPSTOWER_HTTP...).\n\n", args[0], cat.summary)
+		fmt.Fprintf(stderr, "Usage: opstower mcp %s [flags]\n\n%s.\nEvery flag can also be set as OPSTOWER_<FLAG> (OPSTOWER_DSN, OPSTOWER_HTTP...).\n\n", args[0], cat.Summary)
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args[1:]); err != nil {
@@ -90,7 +102,7 @@ func runMCP(ctx context.Context, args []string, stderr io.Writer) error {
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected argument %q; flags come as --name value", fs.Arg(0))
 	}
-	if err := envDefaults(fs); err != nil {
+	if err := EnvDefaults(fs); err != nil {
 		return err
 	}
 
@@ -111,22 +123,25 @@ func runMCP(ctx context.Context, args []string, stderr io.Writer) error {
 	if err := limits.Validate(); err != nil {
 		return err
 	}
-	logger, err := logging.New(stderr, logging.Options{Level: first(logLevel, file.Log.Level), Format: first(logFormat, file.Log.Format)})
+	logger, err := logging.New(stderr, logging.Options{Level: First(logLevel, file.Log.Level), Format: First(logFormat, file.Log.Format)})
 	if err != nil {
 		return err
 	}
-	srv, err := cat.build(ctx, serverOptions{Connections: conns, Limits: limits, Logger: logger, Version: versionString(), File: file})
+	srv, err := cat.Build(ctx, ServerOptions{Connections: conns, Limits: limits, Logger: logger, Version: Version(), File: file})
+	if errors.Is(err, logs.ErrNotLinked) && !build.Full {
+		return handOff(append([]string{"mcp"}, args...), "this connection")
+	}
 	if err != nil {
 		return err
 	}
 
-	httpAddr = first(httpAddr, file.HTTP.Addr)
+	httpAddr = First(httpAddr, file.HTTP.Addr)
 	if httpAddr == "" {
 		return serve.Stdio(ctx, srv)
 	}
 	o := serve.Options{
 		Addr:           httpAddr,
-		Token:          secret.New(first(os.Getenv("OPSTOWER_HTTP_TOKEN"), file.HTTP.Token)),
+		Token:          secret.New(First(os.Getenv("OPSTOWER_HTTP_TOKEN"), file.HTTP.Token)),
 		AllowedOrigins: append(file.HTTP.AllowedOrigins, origins...),
 		AllowedHosts:   append(file.HTTP.AllowedHosts, hosts...),
 		Logger:         logger,
@@ -134,9 +149,10 @@ func runMCP(ctx context.Context, args []string, stderr io.Writer) error {
 	if err := serve.ValidateOrigins(o.AllowedOrigins); err != nil {
 		return err
 	}
-	if o.Token.IsZero() && !isLoopback(httpAddr) {
+	if o.Token.IsZero() && !IsLoopback(httpAddr) {
 		logger.Warn("serving HTTP beyond loopback without a token; set OPSTOWER_HTTP_TOKEN", "addr", httpAddr)
 	}
+	tuneGCForHTTP()
 	return serve.HTTP(ctx, srv, o)
 }
 
@@ -158,7 +174,9 @@ func mergeLimits(file, flags config.Limits, timeout time.Duration) config.Limits
 	return out.WithDefaults()
 }
 
-func first(vals ...string) string {
+// First returns the first non-empty value: a flag, then the config file,
+// then a default.
+func First(vals ...string) string {
 	for _, v := range vals {
 		if v != "" {
 			return v
@@ -167,6 +185,7 @@ func first(vals ...string) string {
 	return ""
 }
 
-func isLoopback(addr string) bool {
+// IsLoopback reports whether a listen address is on this machine only.
+func IsLoopback(addr string) bool {
 	return strings.HasPrefix(addr, "127.") || strings.HasPrefix(addr, "localhost:") || strings.HasPrefix(addr, "[::1]:")
 }

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"context"
@@ -11,10 +11,10 @@ import (
 )
 
 func init() {
-	categories["logs"] = category{
-		summary: "Logs: local files (JSON lines, logfmt, plain; rotated and gzip), Axiom, AWS CloudWatch Logs, Google Cloud Logging, Cloudflare Workers",
-		flags: func(fs *flag.FlagSet) func() ([]config.Connection, error) {
-			var files listFlag
+	Categories["logs"] = Category{
+		Summary: "Logs: local files (JSON lines, logfmt, plain; rotated and gzip), Axiom, AWS CloudWatch Logs, Google Cloud Logging, Cloudflare Workers",
+		Flags: func(fs *flag.FlagSet) func() ([]config.Connection, error) {
+			var files ListFlag
 			fs.Var(&files, "files", "log file, directory or glob, or NAME=GLOB to label it (repeatable); rotated and .gz siblings are read too; hosted providers come from --config")
 			return func() ([]config.Connection, error) {
 				var out []config.Connection
@@ -28,7 +28,7 @@ func init() {
 				return out, nil
 			}
 		},
-		build: func(ctx context.Context, o serverOptions) (*mcp.Server, error) {
+		Build: func(ctx context.Context, o ServerOptions) (*mcp.Server, error) {
 			return logs.New(ctx, logs.Config{Connections: o.Connections, Limits: o.Limits, Logger: o.Logger, Version: o.Version})
 		},
 	}

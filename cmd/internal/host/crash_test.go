@@ -1,9 +1,10 @@
-package main
+package host
 
 import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/opstower/opstower/cmd/internal/cli"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -28,7 +29,7 @@ func TestMain(m *testing.M) {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(2)
 		}
-		if err := run(context.Background(), args, os.Stdout, os.Stderr); err != nil {
+		if err := cli.Run(context.Background(), args, os.Stdout, os.Stderr); err != nil {
 			fmt.Fprintln(os.Stderr, "opstower:", err)
 			os.Exit(2)
 		}
@@ -131,7 +132,7 @@ func TestNoModelConfigured(t *testing.T) {
 	}
 	dir := t.TempDir()
 	var out, errb strings.Builder
-	err := run(context.Background(), []string{"chat", "--database", filepath.Join(dir, "s.db"), "-p", "hello"}, &out, &errb)
+	err := cli.Run(context.Background(), []string{"chat", "--database", filepath.Join(dir, "s.db"), "-p", "hello"}, &out, &errb)
 	if err == nil {
 		t.Fatal("chat without a model succeeded")
 	}

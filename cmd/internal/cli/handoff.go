@@ -1,0 +1,70 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+)
+
+// FullName is the program that links everything opstower leaves out.
+const FullName = "opstower-full"
+
+// What only opstower-full links: the agent host's commands, its
+// `opstower mcp agents` server, and (through logs.ErrNotLinked) the log
+// providers built on the AWS and Google Cloud client libraries. The host
+// package's tests check that these lists name everything it registers.
+var (
+	fullOnlyCommands   = []string{"chat", "agents", "host"}
+	fullOnlyCategories = []string{"agents"}
+)
+
+// FullOnly reports the commands and categories opstower hands over to
+// opstower-full, for the host package's tests.
+func FullOnly() (commands, categories []string) {
+	return slices.Clone(fullOnlyCommands), slices.Clone(fullOnlyCategories)
+}
+
+func isFullOnly(list []string, name string) bool {
+	return !build.Full && slices.Contains(list, name)
+}
+
+// handOff runs args with opstower-full in place of this process: the same
+// arguments, environment, stdin and stdout, so an MCP client that launched
+// `opstower mcp logs` never notices. what names the command for errors.
+func handOff(args []string, what string) error {
+	if build.Full {
+		return fmt.Errorf("%s is not available in this build", what)
+	}
+	path, err := fullBinary()
+	if err != nil {
+		return fmt.Errorf("%s needs %s, which is neither beside this program nor on PATH: "+
+			"run make build (it writes both to bin/), or go install github.com/opstower/opstower/cmd/...@latest", what, FullName)
+	}
+	return replaceProcess(path, append([]string{path}, args...))
+}
+
+// fullBinary finds opstower-full beside this program first, so that a
+// build's two programs stay together, then on PATH.
+func fullBinary() (string, error) {
+	name := FullName
+	if runtime.GOOS == "windows" {
+		name += ".exe"
+	}
+	if exe, err := os.Executable(); err == nil {
+		if exe, err = filepath.EvalSymlinks(exe); err == nil {
+			p := filepath.Join(filepath.Dir(exe), name)
+			if st, err := os.Stat(p); err == nil && !st.IsDir() {
+				return p, nil
+			}
+		}
+	}
+	p, err := exec.LookPath(name)
+	if err != nil {
+		return "", errors.New(name + " not found")
+	}
+	return p, nil
+}
