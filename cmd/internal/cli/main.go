@@ -44,7 +44,6 @@ var Commands = map[string]Command{}
 // Main runs the command line with os.Args and exits.
 func Main(b Build) {
 	build = b
-	tuneGC()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := Run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
@@ -102,21 +101,13 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return fmt.Errorf("unknown command %q", args[0])
 }
 
-// tuneGC trades a little memory for CPU: the MCP SDK allocates tens of
-// kilobytes per request, so the default GOGC=100 collects every few calls.
-// Doubling the target halves that work and keeps a server in the tens of
-// megabytes. An explicit GOGC in the environment wins.
-func tuneGC() {
-	if os.Getenv("GOGC") == "" {
-		debug.SetGCPercent(200)
-	}
-}
-
-// tuneGCForHTTP goes further for a streamable HTTP server, which handles
-// many clients at once: the SDK allocates about 350 KB per stateless
-// request (a fresh session and JSON decoder buffers), nearly all garbage at
-// once, so collecting only at ten times the live heap (tens of megabytes)
-// lets one core serve about half again as many calls. The soft memory
+// tuneGCForHTTP trades memory for CPU in a streamable HTTP server, which
+// handles many clients at once: the SDK allocates about 350 KB per
+// stateless request (a fresh session and JSON decoder buffers), nearly all
+// garbage at once, so collecting only at ten times the live heap (tens of
+// megabytes) instead of twice lets the same cores serve about half again
+// as many calls. A stdio server keeps Go's default: its one client waits
+// for each answer, and collection does not show in its latency. The soft memory
 // limit makes the collector work harder rather than let a burst of large
 // results grow the heap without bound. GOGC and GOMEMLIMIT in the
 // environment win.
