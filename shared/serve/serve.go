@@ -3,7 +3,8 @@
 //
 // HTTP is stateless (no session affinity, so replicas scale behind any load
 // balancer), serves /mcp and /healthz, checks a bearer token when one is
-// configured (compared in constant time), rejects cross-origin browser
+// configured (compared in constant time), answers in plain JSON unless the
+// server streams progress (Options.Stream), rejects cross-origin browser
 // requests unless their origin is allowed, and can restrict Host headers.
 // The SDK's DNS-rebinding protection stays on for loopback listeners unless
 // a Host allow-list is given, which then takes its place.
@@ -34,6 +35,12 @@ type Options struct {
 	AllowedOrigins []string      // browser origins allowed besides same-origin
 	AllowedHosts   []string      // accepted Host headers (without port); empty accepts any (loopback listeners: localhost names only)
 	Logger         *slog.Logger
+	// Stream answers each call with a server-sent event stream, so that
+	// notifications sent during the call (progress from a long agent run)
+	// reach the client before the result. Without it the answer is plain
+	// JSON, which a stateless request handles with less work: servers
+	// that send nothing during a call leave it off.
+	Stream bool
 	// Ready, when set, is called with the bound address once listening.
 	Ready func(addr net.Addr)
 }
@@ -84,8 +91,9 @@ func Handler(s *mcp.Server, o Options) http.Handler {
 	var h http.Handler = mcp.NewStreamableHTTPHandler(
 		func(*http.Request) *mcp.Server { return s },
 		&mcp.StreamableHTTPOptions{
-			Stateless: true,
-			Logger:    o.Logger,
+			Stateless:    true,
+			JSONResponse: !o.Stream,
+			Logger:       o.Logger,
 			// On a loopback listener the SDK rejects every Host that is not
 			// a localhost name, including the public name a reverse proxy on
 			// the same machine forwards. An explicit allow-list (hostCheck)

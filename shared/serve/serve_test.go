@@ -2,6 +2,7 @@ package serve
 
 import (
 	"bytes"
+	"context"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -64,5 +65,38 @@ func TestHandlerChecks(t *testing.T) {
 func TestValidateOrigins(t *testing.T) {
 	if err := ValidateOrigins([]string{"https://ok.example", "not a url"}); err == nil || !strings.Contains(err.Error(), "https://host[:port]") {
 		t.Errorf("got %v", err)
+	}
+}
+
+// A call that reports progress reaches the client as an event stream with
+// the notification before the result when Stream is set; otherwise the
+// answer is one JSON body.
+func TestStreamAnswers(t *testing.T) {
+	s := mcp.NewServer(&mcp.Implementation{Name: "t", Version: "1"}, nil)
+	mcp.AddTool(s, &mcp.Tool{Name: "slow"}, func(ctx context.Context, req *mcp.CallToolRequest, _ struct{}) (*mcp.CallToolResult, any, error) {
+		if tok := req.Params.GetProgressToken(); tok != nil {
+			_ = req.Session.NotifyProgress(ctx, &mcp.ProgressNotificationParams{ProgressToken: tok, Progress: 1, Message: "step one"})
+		}
+		return &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: "done"}}}, nil, nil
+	})
+	call := `{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"slow","arguments":{},"_meta":{"progressToken":"p1"}}}`
+	for _, stream := range []bool{false, true} {
+		req := httptest.NewRequest("POST", "http://localhost/mcp", strings.NewReader(call))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Accept", "application/json, text/event-stream")
+		req.Header.Set("Mcp-Protocol-Version", "2025-11-25")
+		w := httptest.NewRecorder()
+		Handler(s, Options{Stream: stream}).ServeHTTP(w, req)
+		body, ctype := w.Body.String(), w.Header().Get("Content-Type")
+		if w.Code != 200 || !strings.Contains(body, `"done"`) {
+			t.Fatalf("stream=%v: %d %s", stream, w.Code, body)
+		}
+		progress := strings.Index(body, "step one")
+		switch {
+		case stream && (!strings.HasPrefix(ctype, "text/event-stream") || progress < 0 || progress > strings.Index(body, `"done"`)):
+			t.Errorf("stream: want an event stream with the progress before the result, got %s:\n%s", ctype, body)
+		case !stream && !strings.HasPrefix(ctype, "application/json"):
+			t.Errorf("no stream: want one JSON answer, got %s:\n%s", ctype, body)
+		}
 	}
 }

@@ -40,6 +40,9 @@ type Category struct {
 	// that turns their values into connections.
 	Flags func(fs *flag.FlagSet) func() ([]config.Connection, error)
 	Build func(ctx context.Context, o ServerOptions) (*mcp.Server, error)
+	// Progress is set by servers that send progress notifications during
+	// a call; over HTTP their answers are event streams (serve.Options).
+	Progress bool
 }
 
 // Categories holds every `opstower mcp <name>` server. Each registers
@@ -145,6 +148,7 @@ func runMCP(ctx context.Context, args []string, stderr io.Writer) error {
 		AllowedOrigins: append(file.HTTP.AllowedOrigins, origins...),
 		AllowedHosts:   append(file.HTTP.AllowedHosts, hosts...),
 		Logger:         logger,
+		Stream:         cat.Progress,
 	}
 	if err := serve.ValidateOrigins(o.AllowedOrigins); err != nil {
 		return err

@@ -22,7 +22,8 @@ func init() {
 	var wf workspaceFlags
 	var only cli.ListFlag
 	cli.Categories[agentsCategory] = cli.Category{
-		Summary: "OpsTower agents as tools: each ask_<agent> tool runs that agent (its own model, connections and knowledge) on a question",
+		Progress: true, // each ask_<agent> call reports the agent's steps
+		Summary:  "OpsTower agents as tools: each ask_<agent> tool runs that agent (its own model, connections and knowledge) on a question",
 		Flags: func(fs *flag.FlagSet) func() ([]config.Connection, error) {
 			wf.registerState(fs)
 			wf.registerModel(fs)
