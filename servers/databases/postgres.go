@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -40,18 +41,32 @@ var postgresProvider = &provider{
 
 // pgEngine runs every statement inside BEGIN READ ONLY ... ROLLBACK, with
 // the statement deadline set locally to that transaction, all sent as one
-// pipelined batch so the transaction costs no extra round trips. Nothing
-// relies on session state, so the engine works the same through a
+// pipelined exchange so the transaction costs no extra round trips.
+// Nothing relies on session state, so the engine works the same through a
 // transaction-mode pooler (PgBouncer, Supavisor) as on a direct
 // connection, and a statement cannot loosen the session for the next one.
-// Row sources are read through a cursor, so the server produces only the
-// rows that are shown. Values are read in PostgreSQL's text format, which is
-// exact for numeric, bigint and timestamps.
+// The server produces only the rows that are shown (limit+1). Values are
+// read in PostgreSQL's text format, which is exact for numeric, bigint and
+// timestamps.
+//
+// Statements run as named prepared statements, cached per connection, so
+// a repeated statement is not parsed or planned again (postgres_prepared.go).
+// Where those cannot be kept (a transaction-mode pooler without prepared
+// statement support) the engine switches for good to unnamed statements
+// and a cursor (queryUnprepared).
 type pgEngine struct {
 	pool  *pgxpool.Pool
 	types sync.Map // uint32 OID → type name, for types pgx does not know
 	// local sets the transaction's deadline and output formats.
 	local string
+	// begin, settings (local), timeouts and end are prepared once per
+	// connection. timeouts is local without the output formats, for a
+	// session that reports them set already.
+	begin, settings, timeouts, end pgStatement
+	stmtCacheSize                  int
+	// unprepared is set once prepared statements turned out not to stay
+	// on their server connection.
+	unprepared atomic.Bool
 }
 
 func openPostgres(v config.Values, l config.Limits) (engine, error) {
@@ -105,10 +120,15 @@ func newPgEngine(cfg *pgxpool.Config, timeout time.Duration) *pgEngine {
 	// The guard lexes '...' without backslash escapes, so the server must
 	// agree (standard_conforming_strings); ISO dates are what the renderer
 	// turns into RFC 3339.
-	local := "SELECT set_config('statement_timeout', '" + ms + "', true), " +
-		"set_config('idle_in_transaction_session_timeout', '" + ms + "', true), " +
-		"set_config('standard_conforming_strings', 'on', true), set_config('DateStyle', 'ISO', true)"
-	return &pgEngine{pool: pool, local: local}
+	timeouts := "SELECT set_config('statement_timeout', '" + ms + "', true), " +
+		"set_config('idle_in_transaction_session_timeout', '" + ms + "', true)"
+	local := timeouts + ", set_config('standard_conforming_strings', 'on', true), set_config('DateStyle', 'ISO', true)"
+	return &pgEngine{
+		pool: pool, local: local,
+		begin: pgOwnStatement("BEGIN READ ONLY"), settings: pgOwnStatement(local),
+		timeouts: pgOwnStatement(timeouts), end: pgOwnStatement("ROLLBACK"),
+		stmtCacheSize: pgStmtCacheSize,
+	}
 }
 
 func (p *pgEngine) dialect() sqlguard.Dialect { return sqlguard.Postgres }
@@ -125,8 +145,24 @@ func (p *pgEngine) query(ctx context.Context, st sqlguard.Statement, s *sink) er
 		return p.connErr(err)
 	}
 	defer c.Release()
-	pc := c.Conn().PgConn()
+	// At most two runs: the second after the engine fell back to
+	// unprepared statements or a cached plan went stale.
+	for range 2 {
+		if p.unprepared.Load() {
+			break
+		}
+		retry, err := p.queryPrepared(ctx, c.Conn(), st, s)
+		if !retry {
+			return err
+		}
+	}
+	return p.queryUnprepared(ctx, c.Conn(), st, s)
+}
 
+// queryUnprepared runs st as unnamed statements, a row source through a
+// cursor: BEGIN READ ONLY; the settings; DECLARE; FETCH limit+1; ROLLBACK.
+func (p *pgEngine) queryUnprepared(ctx context.Context, c *pgx.Conn, st sqlguard.Statement, s *sink) error {
+	pc := c.PgConn()
 	b := &pgconn.Batch{}
 	b.ExecParams("BEGIN READ ONLY", nil, nil, nil, nil)
 	b.ExecParams(p.local, nil, nil, nil, nil)
@@ -148,13 +184,13 @@ func (p *pgEngine) query(ctx context.Context, st sqlguard.Statement, s *sink) er
 	for i := 0; mrr.NextResult(); i++ {
 		rr := mrr.ResultReader()
 		if i == dataIdx && len(rr.FieldDescriptions()) > 0 {
-			p.readRows(ctx, c.Conn(), rr, s)
+			p.readRows(ctx, c, rr, s)
 		}
 		if _, err := rr.Close(); err != nil {
 			break
 		}
 	}
-	err = mrr.Close()
+	err := mrr.Close()
 	if pc.TxStatus() != 'I' && !pc.IsClosed() {
 		// The statement failed inside the transaction: end it so the
 		// connection goes back to the pool clean.
@@ -176,26 +212,9 @@ func (p *pgEngine) readRows(ctx context.Context, c *pgx.Conn, rr *pgconn.ResultR
 		oids[i] = fd.DataTypeOID
 	}
 	s.columns(cols)
-	var scratch []byte
-	for rr.NextRow() {
-		vals := rr.Values()
-		scratch = scratch[:0]
-		for i, v := range vals {
-			if v == nil {
-				continue
-			}
-			switch oids[i] {
-			case pgBoolOID:
-				vals[i] = boolText(v)
-			case pgTimestampOID, pgTimestamptzOID:
-				start := len(scratch)
-				scratch = appendRFC3339(scratch, v)
-				vals[i] = scratch[start:len(scratch):len(scratch)]
-			}
-		}
-		if !s.add(vals) {
-			return
-		}
+	r := &pgRows{s: s, oids: oids}
+	for !r.full && rr.NextRow() {
+		r.add(rr.Values())
 	}
 }
 
