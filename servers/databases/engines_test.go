@@ -205,7 +205,7 @@ func TestCancellationReachesTheServer(t *testing.T) {
 			done <- err
 		}()
 		running := func() bool {
-			// The cursor's FETCH is what runs; ours is the only other
+			// The slow statement is what runs; ours is the only other
 			// session in this database.
 			q := "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND state = 'active' AND pid <> pg_backend_pid()"
 			if db.dialect == "mysql" {
