@@ -102,14 +102,14 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 }
 
 // tuneGCForHTTP trades memory for CPU in a streamable HTTP server, which
-// handles many clients at once: the SDK allocates about 350 KB per
-// stateless request (a fresh session and JSON decoder buffers), nearly all
-// garbage at once, so collecting only at ten times the live heap (tens of
-// megabytes) instead of twice lets the same cores serve about half again
-// as many calls. A stdio server keeps Go's default: its one client waits
-// for each answer, and collection does not show in its latency. The soft memory
-// limit makes the collector work harder rather than let a burst of large
-// results grow the heap without bound. GOGC and GOMEMLIMIT in the
+// handles many clients at once: the SDK allocates hundreds of kilobytes per
+// stateless request (a fresh session, JSON decoder buffers), nearly all
+// garbage at once, so collecting at ten times the live heap (tens of
+// megabytes) instead of twice lets the same cores serve about twice as
+// many calls. The soft memory limit makes the collector work harder rather
+// than let a burst of large results grow the heap without bound. A stdio
+// server keeps Go's default: its one client waits for each answer, and
+// collection does not show in its latency. GOGC and GOMEMLIMIT in the
 // environment win.
 func tuneGCForHTTP() {
 	if os.Getenv("GOGC") == "" {
