@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/opstower/opstower/servers/logs/internal/logtext"
 	"net/http"
 	"strings"
 	"time"
@@ -169,7 +170,7 @@ func (a *axiom) unknownDataset(ctx context.Context, name string, err error) erro
 			names = append(names, d.Name)
 		}
 	}
-	return toolkit.Errorf("Axiom has no dataset %q that this token can read%s", name, didYouMean(name, names))
+	return toolkit.Errorf("Axiom has no dataset %q that this token can read%s", name, logtext.DidYouMean(name, names))
 }
 
 func (a *axiom) fetch(ctx context.Context, f *filter, max int, fn func(*Event) bool) (scanInfo, error) {
@@ -275,14 +276,14 @@ func (h *handlers) runAPL(ctx context.Context, in aplArgs) (string, error) {
 		for c := range cols {
 			cells[c] = nil
 			if c < len(tab.Columns) && i < len(tab.Columns[c]) && tab.Columns[c][i] != nil {
-				cells[c] = []byte(oneLine(anyText(tab.Columns[c][i])))
+				cells[c] = []byte(logtext.OneLine(anyText(tab.Columns[c][i])))
 			}
 		}
 		if !t.Add(cells) {
 			break
 		}
 	}
-	summary := fmt.Sprintf("%s rows (%s examined, %s matched) in %s; %s.", render.Count(rows), render.Count(int(res.Status.RowsExamined)), render.Count(int(res.Status.RowsMatched)), r, ms(time.Since(start)))
+	summary := fmt.Sprintf("%s rows (%s examined, %s matched) in %s; %s.", render.Count(rows), render.Count(int(res.Status.RowsExamined)), render.Count(int(res.Status.RowsMatched)), r, logtext.Millis(time.Since(start)))
 	for _, m := range res.Status.Messages {
 		summary += " Axiom " + m.Priority + ": " + m.Msg + "."
 	}

@@ -2,6 +2,7 @@ package logs
 
 import (
 	"context"
+	"github.com/opstower/opstower/servers/logs/internal/logtext"
 	"sort"
 	"strings"
 	"time"
@@ -213,7 +214,7 @@ func groupOf(e *Event, groupBy string) string {
 		return e.Source
 	}
 	if v, ok := e.get(groupBy); ok {
-		return shorten(oneLine(v), 60)
+		return logtext.Shorten(logtext.OneLine(v), 60)
 	}
 	return "(none)"
 }
@@ -241,7 +242,7 @@ func (c *fieldCounter) add(e *Event) {
 		if !ok {
 			return
 		}
-		v = shorten(oneLine(v), 120)
+		v = logtext.Shorten(logtext.OneLine(v), 120)
 		nc := c.counts[v]
 		if nc == nil {
 			if len(c.counts) > 5000 {
@@ -256,13 +257,13 @@ func (c *fieldCounter) add(e *Event) {
 	bump := func(k, example string) {
 		nc := c.counts[k]
 		if nc == nil {
-			nc = &nameCount{Name: k, Note: shorten(oneLine(example), 60)}
+			nc = &nameCount{Name: k, Note: logtext.Shorten(logtext.OneLine(example), 60)}
 			c.counts[k] = nc
 		}
 		nc.N++
 	}
 	if !e.Time.IsZero() {
-		bump("time", when(e.Time))
+		bump("time", logtext.When(e.Time))
 	}
 	if e.Level != levelUnknown {
 		bump("level", e.Level.String())

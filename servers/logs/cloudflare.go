@@ -3,6 +3,7 @@ package logs
 import (
 	"context"
 	"fmt"
+	"github.com/opstower/opstower/servers/logs/internal/logtext"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -331,7 +332,7 @@ func (c *cloudflare) fields(ctx context.Context, f *filter, key string) (*fieldS
 			return nil, info, err
 		}
 		for _, k := range env.Result {
-			fs.Counts = append(fs.Counts, nameCount{Name: k.Key, N: 0, Note: k.Type + ", last seen " + when(time.UnixMilli(k.LastSeenAt))})
+			fs.Counts = append(fs.Counts, nameCount{Name: k.Key, N: 0, Note: k.Type + ", last seen " + logtext.When(time.UnixMilli(k.LastSeenAt))})
 		}
 		return fs, info, nil
 	}

@@ -12,7 +12,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/opstower/opstower/shared/suggest"
 	"github.com/opstower/opstower/shared/timerange"
 )
 
@@ -106,20 +105,6 @@ func anyTime(v any) (time.Time, bool) {
 		return epochNumber([]byte(strconv.FormatFloat(x, 'f', -1, 64)))
 	}
 	return time.Time{}, false
-}
-
-// didYouMean names the closest known names, or lists a few.
-func didYouMean(name string, known []string) string {
-	if len(known) == 0 {
-		return ""
-	}
-	if c := suggest.Closest(name, known, 3); len(c) > 0 {
-		return "; did you mean " + strings.Join(c, ", ") + "?"
-	}
-	if len(known) > 10 {
-		return fmt.Sprintf("; list_log_sources shows all %d", len(known))
-	}
-	return "; known: " + strings.Join(known, ", ")
 }
 
 // apiBaseURL checks a configured API base URL, or returns def. Plain http

@@ -7,8 +7,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/opstower/opstower/servers/logs/internal/logtext"
 	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -133,7 +133,7 @@ func (l *localFiles) files(source string) ([]*fileMeta, []string, error) {
 			st, err := os.Stat(g)
 			switch {
 			case err != nil:
-				notes = append(notes, fmt.Sprintf("%s: %s", g, describeFileErr(err)))
+				notes = append(notes, fmt.Sprintf("%s: %s", g, logtext.DescribeFileErr(err)))
 				continue
 			case st.IsDir():
 				g = filepath.Join(g, "*")
@@ -173,7 +173,7 @@ func (l *localFiles) files(source string) ([]*fileMeta, []string, error) {
 	for _, p := range paths {
 		m, err := l.meta(p)
 		if err != nil {
-			notes = append(notes, fmt.Sprintf("%s: %s", p, describeFileErr(err)))
+			notes = append(notes, fmt.Sprintf("%s: %s", p, logtext.DescribeFileErr(err)))
 			continue
 		}
 		metas = append(metas, m)
@@ -238,20 +238,6 @@ func fileNamesHint(paths []string, source string) string {
 		return "list_log_sources shows them"
 	}
 	return "files are: " + strings.Join(names, ", ")
-}
-
-func describeFileErr(err error) string {
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		return "no such file"
-	case errors.Is(err, fs.ErrPermission):
-		return "permission denied (this process cannot read it)"
-	}
-	var pe *fs.PathError
-	if errors.As(err, &pe) {
-		return pe.Err.Error()
-	}
-	return err.Error()
 }
 
 const samplePage = 64 << 10
@@ -716,7 +702,7 @@ func (l *localFiles) pass(ctx context.Context, f *filter, h passHooks) (scanInfo
 			if ctx.Err() != nil {
 				return info, ctx.Err()
 			}
-			info.Notes = append(info.Notes, fmt.Sprintf("%s: %s", m.path, describeFileErr(err)))
+			info.Notes = append(info.Notes, fmt.Sprintf("%s: %s", m.path, logtext.DescribeFileErr(err)))
 		}
 	}
 	info.Scanned = fmt.Sprintf("%s in %d of %d files", render.Bytes(int(scanned)), len(metas)-skipped, len(metas))
@@ -1016,11 +1002,11 @@ func (l *localFiles) sources(ctx context.Context, pattern string) (*SourceTable,
 		if m.gz {
 			kind += "+gzip"
 		}
-		last := when(m.last)
+		last := logtext.When(m.last)
 		if m.gz {
 			last = "?"
 		}
-		t.Rows = append(t.Rows, []string{m.path, render.Bytes(int(m.size)), kind, when(m.first), last, when(m.mod)})
+		t.Rows = append(t.Rows, []string{m.path, render.Bytes(int(m.size)), kind, logtext.When(m.first), last, logtext.When(m.mod)})
 	}
 	if len(notes) > 0 {
 		t.Note = "Not readable: " + strings.Join(notes, "; ")

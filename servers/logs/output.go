@@ -2,10 +2,10 @@ package logs
 
 import (
 	"fmt"
+	"github.com/opstower/opstower/servers/logs/internal/logtext"
 	"sort"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/opstower/opstower/shared/render"
 )
@@ -61,7 +61,7 @@ func renderEvents(events []Event, maxBytes int) (string, int) {
 	if len(constant) > 0 {
 		b.WriteString("every line has:")
 		for _, f := range constant {
-			b.WriteString(" " + f.Key + "=" + quoteValue(shorten(oneLine(f.Value), maxFieldValue)))
+			b.WriteString(" " + f.Key + "=" + quoteValue(logtext.Shorten(logtext.OneLine(f.Value), maxFieldValue)))
 		}
 		b.WriteByte('\n')
 	}
@@ -95,7 +95,7 @@ func formatEvent(e *Event, sameDay bool, varying map[string]bool, multiSource bo
 		b.WriteString(" [" + e.Source + "]")
 	}
 	b.WriteByte(' ')
-	b.WriteString(shorten(oneLine(e.Message), maxMessage))
+	b.WriteString(logtext.Shorten(logtext.OneLine(e.Message), maxMessage))
 	n := 0
 	for _, f := range e.Fields {
 		if !varying[f.Key] {
@@ -105,7 +105,7 @@ func formatEvent(e *Event, sameDay bool, varying map[string]bool, multiSource bo
 			b.WriteString(" …")
 			break
 		}
-		b.WriteString(" " + f.Key + "=" + quoteValue(shorten(oneLine(f.Value), maxFieldValue)))
+		b.WriteString(" " + f.Key + "=" + quoteValue(logtext.Shorten(logtext.OneLine(f.Value), maxFieldValue)))
 		n++
 	}
 	return b.String()
@@ -163,21 +163,13 @@ func fence(body string) string {
 
 func itoa(n int) string { return strconv.Itoa(n) }
 
-// when formats a time for summaries.
-func when(t time.Time) string {
-	if t.IsZero() {
-		return "-"
-	}
-	return t.UTC().Format("2006-01-02T15:04:05Z")
-}
-
 // renderSignatures writes the top signatures as CSV rows.
 func renderSignatures(sigs []*sigStat, maxBytes int) (string, int) {
 	t := render.NewTable([]render.Column{{Name: "count"}, {Name: "level"}, {Name: "first_seen"}, {Name: "last_seen"}, {Name: "source"}, {Name: "signature"}, {Name: "example"}}, len(sigs), maxBytes)
 	t.MaxCell = 400
 	n := 0
 	for _, s := range sigs {
-		if !t.Add([][]byte{[]byte(itoa(s.Count)), []byte(s.Level.String()), []byte(when(s.First)), []byte(when(s.Last)), []byte(s.Source), []byte(s.Signature), []byte(s.Example)}) {
+		if !t.Add([][]byte{[]byte(itoa(s.Count)), []byte(s.Level.String()), []byte(logtext.When(s.First)), []byte(logtext.When(s.Last)), []byte(s.Source), []byte(s.Signature), []byte(s.Example)}) {
 			break
 		}
 		n++

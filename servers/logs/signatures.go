@@ -2,6 +2,7 @@ package logs
 
 import (
 	"bytes"
+	"github.com/opstower/opstower/servers/logs/internal/logtext"
 	"sort"
 	"strings"
 	"time"
@@ -305,7 +306,7 @@ func exampleOf(e *Event) string {
 	if msg == "" {
 		msg = e.Raw
 	}
-	return shorten(oneLine(msg), 300)
+	return logtext.Shorten(logtext.OneLine(msg), 300)
 }
 
 // merge adds o into t.

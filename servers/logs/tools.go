@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/opstower/opstower/servers/logs/internal/logtext"
 	"log/slog"
 	"regexp"
 	"regexp/syntax"
@@ -316,7 +317,7 @@ func (h *handlers) search(ctx context.Context, in searchArgs) (string, error) {
 	if res.More {
 		total = "more than " + total
 	}
-	fmt.Fprintf(&b, "%s lines matched %s in %s (scanned %s, %s).", total, f.describe(), c.Name, res.Scanned, ms(elapsed))
+	fmt.Fprintf(&b, "%s lines matched %s in %s (scanned %s, %s).", total, f.describe(), c.Name, res.Scanned, logtext.Millis(elapsed))
 	if shown < res.Total || res.More {
 		fmt.Fprintf(&b, " Showing the newest %d, oldest first.", shown)
 	}
@@ -430,7 +431,7 @@ func (h *handlers) count(ctx context.Context, in countArgs) (string, error) {
 	pi, peak := counts.Peak()
 	pt, _ := counts.Bucket(pi)
 	fmt.Fprintf(&b, "%s lines matched %s in %s, in %s buckets from %s (scanned %s, %s). Peak: %s at %s.",
-		render.Count(counts.Total()), f.describe(), c.Name, width, when(counts.Start), info.Scanned, ms(time.Since(start)),
+		render.Count(counts.Total()), f.describe(), c.Name, width, logtext.When(counts.Start), info.Scanned, logtext.Millis(time.Since(start)),
 		render.Count(peak), pt.Format(timebucket.Layout(width)))
 	if counts.Outside > 0 {
 		fmt.Fprintf(&b, " %s matching lines had no timestamp or fell outside the buckets.", render.Count(counts.Outside))
@@ -469,12 +470,12 @@ func (h *handlers) signatures(ctx context.Context, in signaturesArgs) (string, e
 	tab := render.NewTable([]render.Column{{Name: "count"}, {Name: "level"}, {Name: "first_seen"}, {Name: "last_seen"}, {Name: "source"}, {Name: "signature"}, {Name: "example"}}, top, h.limits.Bytes)
 	tab.MaxCell = 400
 	for _, s := range sigs {
-		if !tab.Add([][]byte{[]byte(itoa(s.Count)), []byte(s.Level.String()), []byte(when(s.First)), []byte(when(s.Last)), []byte(s.Source), []byte(s.Signature), []byte(s.Example)}) {
+		if !tab.Add([][]byte{[]byte(itoa(s.Count)), []byte(s.Level.String()), []byte(logtext.When(s.First)), []byte(logtext.When(s.Last)), []byte(s.Source), []byte(s.Signature), []byte(s.Example)}) {
 			break
 		}
 	}
 	summary := fmt.Sprintf("%s lines matched %s in %s, in %s distinct signatures; top %d by count (scanned %s, %s). <n> <hex> <uuid> <ip> <path> <url> <email> and \"*\" mark masked parts.",
-		render.Count(t.total), f.describe(), c.Name, render.Count(len(t.m)+t.dropped), len(sigs), info.Scanned, ms(time.Since(start)))
+		render.Count(t.total), f.describe(), c.Name, render.Count(len(t.m)+t.dropped), len(sigs), info.Scanned, logtext.Millis(time.Since(start)))
 	var b strings.Builder
 	b.WriteString(tab.Render(summary, "Raise top, or narrow with since/until, source or text."))
 	if len(t.m) > len(sigs) {
@@ -536,11 +537,4 @@ func (h *handlers) fields(ctx context.Context, in fieldsArgs) (string, error) {
 	b.WriteString(t.Render(summary, "Narrow with since/until, source or text."))
 	h.notes(&b, info)
 	return b.String(), nil
-}
-
-func ms(d time.Duration) string {
-	if d >= 10*time.Second {
-		return d.Round(100 * time.Millisecond).String()
-	}
-	return fmt.Sprintf("%.0f ms", float64(d.Microseconds())/1000)
 }

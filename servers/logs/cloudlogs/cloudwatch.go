@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/opstower/opstower/servers/logs/internal/logtext"
 	"strconv"
 	"strings"
 	"time"
@@ -144,7 +145,7 @@ func (c *cloudwatch) notFound(ctx context.Context, err error, groups ...string) 
 	}
 	names, _ := c.groupNames(ctx, "")
 	name := strings.Join(groups, ", ")
-	return toolkit.Errorf("CloudWatch Logs in %s has no log group %s%s", c.region, name, didYouMean(name, names))
+	return toolkit.Errorf("CloudWatch Logs in %s has no log group %s%s", c.region, name, logtext.DidYouMean(name, names))
 }
 
 func (c *cloudwatch) groupNames(ctx context.Context, pattern string) ([]string, error) {
@@ -189,7 +190,7 @@ func (c *cloudwatch) Sources(ctx context.Context, pattern string) (*logs.SourceT
 		}
 		created := ""
 		if g.CreationTime != nil {
-			created = when(time.UnixMilli(*g.CreationTime))
+			created = logtext.When(time.UnixMilli(*g.CreationTime))
 		}
 		t.Rows = append(t.Rows, []string{aws.ToString(g.LogGroupName), render.Bytes(int(aws.ToInt64(g.StoredBytes))), ret, created, string(g.LogGroupClass)})
 	}
@@ -427,13 +428,13 @@ func renderInsights(res *cwl.GetQueryResultsOutput, groups []string, r timerange
 		cells := make([][]byte, len(cols))
 		for _, f := range row {
 			if i, ok := seen[aws.ToString(f.Field)]; ok && f.Value != nil {
-				cells[i] = []byte(oneLine(aws.ToString(f.Value)))
+				cells[i] = []byte(logtext.OneLine(aws.ToString(f.Value)))
 			}
 		}
 		if !t.Add(cells) {
 			break
 		}
 	}
-	summary := fmt.Sprintf("%s rows from %s in %s; %s.%s", render.Count(len(res.Results)), strings.Join(groups, ", "), r, ms(elapsed), stats)
+	summary := fmt.Sprintf("%s rows from %s in %s; %s.%s", render.Count(len(res.Results)), strings.Join(groups, ", "), r, logtext.Millis(elapsed), stats)
 	return t.Render(summary, "Add | limit, aggregate with stats, or narrow since/until.")
 }

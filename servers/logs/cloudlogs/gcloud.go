@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/opstower/opstower/servers/logs/internal/logtext"
 	"net"
 	"os"
 	"slices"
@@ -92,7 +93,7 @@ func openGCloud(v config.Values) (logs.Backend, error) {
 	case file != "":
 		data, err := os.ReadFile(file)
 		if err != nil {
-			return nil, fmt.Errorf("credentials_file: %s", describeFileErr(err))
+			return nil, fmt.Errorf("credentials_file: %s", logtext.DescribeFileErr(err))
 		}
 		if err := checkServiceAccount(data); err != nil {
 			return nil, fmt.Errorf("credentials_file %s: %w", file, err)
@@ -203,7 +204,7 @@ func (g *gcloud) Sources(ctx context.Context, pattern string) (*logs.SourceTable
 	}
 	t := &logs.SourceTable{Columns: []render.Column{{Name: "name"}, {Name: "kind"}, {Name: "recent_entries"}}}
 	for _, n := range names {
-		if pattern == "" || containsFold(n, pattern) {
+		if pattern == "" || strings.Contains(strings.ToLower(n), strings.ToLower(pattern)) {
 			t.Rows = append(t.Rows, []string{n, "log", ""})
 		}
 	}
@@ -228,7 +229,7 @@ func (g *gcloud) Sources(ctx context.Context, pattern string) (*logs.SourceTable
 	}
 	sort.Slice(rts, func(i, j int) bool { return types[rts[i]] > types[rts[j]] })
 	for _, rt := range rts {
-		if pattern == "" || containsFold(rt, pattern) {
+		if pattern == "" || strings.Contains(strings.ToLower(rt), strings.ToLower(pattern)) {
 			t.Rows = append(t.Rows, []string{rt, "resource type", strconv.Itoa(types[rt])})
 		}
 	}
@@ -298,7 +299,7 @@ func (g *gcloud) Fetch(ctx context.Context, q *logs.Query, max int, fn func(*log
 		// Cloud Logging answers an unknown log name with no entries; say
 		// so, with the names it has.
 		if names, err := g.logNames(ctx, 1000); err == nil && !slices.Contains(names, strings.TrimPrefix(q.Source, "projects/"+g.project+"/logs/")) {
-			return info, toolkit.Errorf("project %s has no log %q%s", g.project, q.Source, didYouMean(q.Source, names))
+			return info, toolkit.Errorf("project %s has no log %q%s", g.project, q.Source, logtext.DidYouMean(q.Source, names))
 		}
 	}
 	info.Scanned = fmt.Sprintf("%s entries", render.Count(n))
@@ -324,7 +325,7 @@ func gcpEvent(en *logging.Entry) logs.Event {
 		}
 	case proto.Message:
 		b, _ := protojson.Marshal(p)
-		e.Message = shorten(string(b), 500)
+		e.Message = logtext.Shorten(string(b), 500)
 	case nil:
 	default:
 		e.Message = fmt.Sprint(p)
