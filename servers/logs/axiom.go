@@ -47,7 +47,7 @@ type axiom struct {
 }
 
 func openAxiom(_ context.Context, v config.Values, o openOptions) (backend, error) {
-	base, err := apiBaseURL(v.Get("base_url"), axiomDefaultBaseURL, "base_url")
+	base, err := httpapi.BaseURL(v.Get("base_url"), axiomDefaultBaseURL, "base_url")
 	if err != nil {
 		return nil, err
 	}
@@ -56,7 +56,6 @@ func openAxiom(_ context.Context, v config.Values, o openOptions) (backend, erro
 	a.api = &httpapi.Client{
 		Service: "Axiom",
 		BaseURL: base,
-		HTTP:    o.http,
 		Auth: func(r *http.Request) {
 			r.Header.Set("Authorization", "Bearer "+token.Reveal())
 			if org != "" {

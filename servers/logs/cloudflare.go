@@ -61,7 +61,7 @@ func openCloudflare(_ context.Context, v config.Values, o openOptions) (backend,
 	if !cloudflareAccountRE.MatchString(account) {
 		return nil, fmt.Errorf("account_id %q is not a Cloudflare account ID: copy the 32 hexadecimal characters shown as Account ID under Workers & Pages", account)
 	}
-	base, err := apiBaseURL(v.Get("base_url"), cloudflareDefaultBaseURL, "base_url")
+	base, err := httpapi.BaseURL(v.Get("base_url"), cloudflareDefaultBaseURL, "base_url")
 	if err != nil {
 		return nil, err
 	}
@@ -70,7 +70,6 @@ func openCloudflare(_ context.Context, v config.Values, o openOptions) (backend,
 	c.api = &httpapi.Client{
 		Service: "Cloudflare",
 		BaseURL: base + "/accounts/" + url.PathEscape(account),
-		HTTP:    o.http,
 		Auth:    func(r *http.Request) { r.Header.Set("Authorization", "Bearer "+token.Reveal()) },
 		Hints: map[int]string{
 			http.StatusForbidden: "The token needs Account → Workers Scripts → Read and Workers Observability read on this account.",

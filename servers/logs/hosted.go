@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"net"
-	"net/url"
 	"slices"
 	"sort"
 	"strconv"
@@ -105,33 +103,4 @@ func anyTime(v any) (time.Time, bool) {
 		return epochNumber([]byte(strconv.FormatFloat(x, 'f', -1, 64)))
 	}
 	return time.Time{}, false
-}
-
-// apiBaseURL checks a configured API base URL, or returns def. Plain http
-// is accepted only for loopback addresses, so a credential never crosses a
-// network unencrypted.
-func apiBaseURL(raw, def, setting string) (string, error) {
-	raw = strings.TrimSpace(raw)
-	if raw == "" {
-		return def, nil
-	}
-	u, err := url.Parse(raw)
-	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
-		return "", fmt.Errorf("%s %q is not an http(s) URL; write it like %s", setting, raw, def)
-	}
-	if u.Scheme == "http" && !isLoopback(u.Hostname()) {
-		return "", fmt.Errorf("%s %q uses plain http, which would send the credential unencrypted; use https (http is accepted only for localhost)", setting, raw)
-	}
-	if u.RawQuery != "" || u.Fragment != "" || u.User != nil {
-		return "", fmt.Errorf("%s %q must not contain a query, fragment or user info", setting, raw)
-	}
-	return strings.TrimRight(u.String(), "/"), nil
-}
-
-func isLoopback(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"regexp"
 	"strings"
 
@@ -30,8 +29,6 @@ type provider struct {
 // openOptions are handed to every provider's open.
 type openOptions struct {
 	logger *slog.Logger
-	// http is the client for REST providers; nil means their default.
-	http *http.Client
 	// workers is how many cores a local-file pass uses; 0 means all.
 	workers int
 }
