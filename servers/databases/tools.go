@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/jsonschema-go/jsonschema"
@@ -23,6 +24,9 @@ type handlers struct {
 	conns  *connections.Set[*provider, engine]
 	limits config.Limits
 	logger *slog.Logger
+	// accessChecked holds the connections whose role's privileges were
+	// checked (checkWriteAccess).
+	accessChecked sync.Map
 }
 
 // Arguments of each tool. The connection argument is dropped from the
@@ -102,12 +106,22 @@ func (h *handlers) dialects() string {
 	return strings.Join(out, "; ")
 }
 
+// pick returns the named connection (or the only one) and checks, the
+// first time, what its role may do.
+func (h *handlers) pick(name string) (*conn, error) {
+	c, err := h.conns.Pick(name)
+	if err == nil {
+		h.checkWriteAccess(c)
+	}
+	return c, err
+}
+
 func (h *handlers) withTimeout(ctx context.Context) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(ctx, time.Duration(h.limits.Timeout))
 }
 
 func (h *handlers) listTables(ctx context.Context, in listTablesArgs) (string, error) {
-	c, err := h.conns.Pick(in.Connection)
+	c, err := h.pick(in.Connection)
 	if err != nil {
 		return "", err
 	}
@@ -165,7 +179,7 @@ func (h *handlers) listTables(ctx context.Context, in listTablesArgs) (string, e
 }
 
 func (h *handlers) describeTable(ctx context.Context, in describeArgs) (string, error) {
-	c, err := h.conns.Pick(in.Connection)
+	c, err := h.pick(in.Connection)
 	if err != nil {
 		return "", err
 	}
@@ -227,7 +241,7 @@ func renderDesc(d *tableDesc, maxBytes int) string {
 }
 
 func (h *handlers) query(ctx context.Context, in queryArgs) (string, error) {
-	c, err := h.conns.Pick(in.Connection)
+	c, err := h.pick(in.Connection)
 	if err != nil {
 		return "", err
 	}
@@ -277,7 +291,7 @@ func ms(d time.Duration) string {
 }
 
 func (h *handlers) explain(ctx context.Context, in explainArgs) (string, error) {
-	c, err := h.conns.Pick(in.Connection)
+	c, err := h.pick(in.Connection)
 	if err != nil {
 		return "", err
 	}
