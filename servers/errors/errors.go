@@ -11,6 +11,7 @@ package errors
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strconv"
@@ -69,31 +70,31 @@ func New(ctx context.Context, cfg Config) (*mcp.Server, error) {
 	return s, nil
 }
 
-// Test checks every connection of cfg against its tracker (credentials,
-// organization, project scope): the "Test Connection" button of the host.
-// Without a deadline on ctx, the configured timeout applies.
-func Test(ctx context.Context, cfg Config) error {
-	if _, ok := ctx.Deadline(); !ok {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, time.Duration(cfg.Limits.WithDefaults().Timeout))
-		defer cancel()
-	}
+// Test reaches every connection of cfg (the "Test Connection" of the
+// hosted product): credentials, organization, and the project scope when
+// one is set. An error is returned only for a configuration that cannot be
+// opened; each connection's own failure is in its result.
+func Test(ctx context.Context, cfg Config) ([]connections.TestResult, error) {
 	conns, err := open(cfg)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer conns.Close()
-	for _, c := range conns.All() {
+	if conns.Len() == 0 {
+		return nil, errors.New("no error-tracking connections to test: set SENTRY_AUTH_TOKEN and SENTRY_ORG, or pass a config file with a provider: sentry connection")
+	}
+	timeout := time.Duration(cfg.Limits.WithDefaults().Timeout)
+	return conns.Test(ctx, timeout, func(ctx context.Context, c *conn) (string, error) {
 		if err := c.Backend.ping(ctx); err != nil {
-			return fmt.Errorf("connection %q (%s): %w", c.Name, c.Provider.Title, err)
+			return "", err
 		}
 		if len(c.Backend.scope()) > 0 {
 			if _, err := c.Backend.projects(ctx); err != nil {
-				return fmt.Errorf("connection %q (%s): %w", c.Name, c.Provider.Title, err)
+				return "", err
 			}
 		}
-	}
-	return nil
+		return "", nil
+	}), nil
 }
 
 func version(v string) string {

@@ -145,20 +145,34 @@ func TestTestConnection(t *testing.T) {
 		}
 		return errorsrv.Config{Connections: []config.Connection{{Name: "prod", Provider: "sentry", Settings: s}}}
 	}
-	if err := errorsrv.Test(context.Background(), cfg(nil)); err != nil {
+	test := func(settings map[string]string) error {
+		t.Helper()
+		results, err := errorsrv.Test(context.Background(), cfg(settings))
+		if err != nil {
+			t.Fatalf("the config should open: %v", err)
+		}
+		if len(results) != 1 || results[0].Name != "prod" || results[0].Provider != "Sentry" {
+			t.Fatalf("results: %+v", results)
+		}
+		return results[0].Err
+	}
+	if err := test(nil); err != nil {
 		t.Fatalf("a good connection fails its test: %v", err)
 	}
-	err := errorsrv.Test(context.Background(), cfg(map[string]string{"organization": "acme-corp"}))
-	if err == nil || !strings.Contains(err.Error(), `connection "prod" (Sentry): Sentry found no organization acme-corp (404)`) {
+	err := test(map[string]string{"organization": "acme-corp"})
+	if err == nil || !strings.Contains(err.Error(), `Sentry found no organization acme-corp (404)`) {
 		t.Errorf("unknown organization: %v", err)
 	}
-	err = errorsrv.Test(context.Background(), cfg(map[string]string{"projects": "wbe"}))
+	err = test(map[string]string{"projects": "wbe"})
 	if err == nil || !strings.Contains(err.Error(), `projects setting names "wbe"`) || !strings.Contains(err.Error(), "did you mean web?") {
 		t.Errorf("unknown project in scope: %v", err)
 	}
-	err = errorsrv.Test(context.Background(), cfg(map[string]string{"auth_token": "sntryu_revoked"}))
+	err = test(map[string]string{"auth_token": "sntryu_revoked"})
 	if err == nil || !strings.Contains(err.Error(), "(401)") {
 		t.Errorf("bad token: %v", err)
+	}
+	if strings.Contains(err.Error(), "sntryu_revoked") {
+		t.Errorf("the test's error shows the token: %v", err)
 	}
 }
 

@@ -333,6 +333,7 @@ func TestCanarySecretsCLI(t *testing.T) {
 		{"bad percent-escape", []string{"--dsn", "postgres://postgres:" + pw + "%zz@h/db"}, nil},
 		{"unescaped password", []string{"--dsn", "postgres://postgres:" + pw + "@h/db"}, nil},
 		{"bad port", []string{"--dsn", pgURL("postgres", pw, "127.0.0.1:99999999", "db")}, nil},
+		{"check an unreachable server", []string{"--check", "--dsn", good, "--dsn", "my=" + mysqlURL("root", pw, closedPort, "db")}, nil},
 		{"bad postgres option", []string{"--dsn", pgURL("postgres", pw, closedPort, "db") + "?sslmode=bogus"}, nil},
 		{"bad mysql parameter", []string{"--dsn", mysqlURL("root", pw, closedPort, "db") + "?bogus=1"}, nil},
 		{"bad mysql URL", []string{"--dsn", "mysql://root:" + pw + "@h:1:2/db"}, nil},

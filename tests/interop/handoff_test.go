@@ -120,3 +120,18 @@ func TestHandOffForCloudLogs(t *testing.T) {
 		t.Errorf("tools %v: want cloudwatch_insights_query, served by opstower-full", names)
 	}
 }
+
+// --check reaches each connection, prints a line for each, and exits with
+// a failure when one fails.
+func TestCheck(t *testing.T) {
+	out, errOut, err := runOpstower(t, binPath, opstowerbin.Env(), "mcp", "databases", "--check", "--dsn", "shop=sqlite://"+fixtureDB)
+	if err != nil || !strings.HasPrefix(out, "shop (SQLite): ok in ") {
+		t.Errorf("a working connection: %v\nstdout: %s\nstderr: %s", err, out, errOut)
+	}
+	out, errOut, err = runOpstower(t, binPath, opstowerbin.Env(), "mcp", "databases", "--check", "--dsn", "shop=sqlite://"+fixtureDB, "--dsn", "gone=postgres://u@"+closedPort+"/x?sslmode=disable")
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || !strings.Contains(out, "shop (SQLite): ok") || !strings.Contains(out, "gone (PostgreSQL): FAILED: cannot reach PostgreSQL") ||
+		!strings.Contains(errOut, "1 of 2 connections failed") {
+		t.Errorf("one failing connection: %v\nstdout: %s\nstderr: %s", err, out, errOut)
+	}
+}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/opstower/opstower/servers/logs"
 	"github.com/opstower/opstower/shared/config"
+	"github.com/opstower/opstower/shared/connections"
 	"github.com/opstower/opstower/shared/logging"
 	"github.com/opstower/opstower/shared/secret"
 	"github.com/opstower/opstower/shared/serve"
@@ -40,6 +41,9 @@ type Category struct {
 	// that turns their values into connections.
 	Flags func(fs *flag.FlagSet) func() ([]config.Connection, error)
 	Build func(ctx context.Context, o ServerOptions) (*mcp.Server, error)
+	// Test reaches every connection for --check (nil: the category has
+	// nothing to test).
+	Test func(ctx context.Context, o ServerOptions) ([]connections.TestResult, error)
 	// Progress is set by servers that send progress notifications during
 	// a call; over HTTP their answers are event streams (serve.Options).
 	Progress bool
@@ -65,7 +69,7 @@ func categoryNames() string {
 	return strings.Join(names, ", ")
 }
 
-func runMCP(ctx context.Context, args []string, stderr io.Writer) error {
+func runMCP(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
 		return fmt.Errorf("name a category: opstower mcp <category>; categories: %s", categoryNames())
 	}
@@ -84,6 +88,7 @@ func runMCP(ctx context.Context, args []string, stderr io.Writer) error {
 		origins, hosts                            ListFlag
 		limits                                    config.Limits
 		timeout                                   time.Duration
+		check                                     bool
 	)
 	fs.StringVar(&configPath, "config", "", "YAML config file (connections, limits, http); values may use ${ENV}")
 	fs.StringVar(&httpAddr, "http", "", "serve streamable HTTP on this address (e.g. 127.0.0.1:8080) instead of stdio; the token comes from OPSTOWER_HTTP_TOKEN")
@@ -95,6 +100,7 @@ func runMCP(ctx context.Context, args []string, stderr io.Writer) error {
 	fs.Var(durationValue{&timeout}, "timeout", fmt.Sprintf("deadline of one backend call (default %s)", config.DefaultTimeout))
 	fs.StringVar(&logLevel, "log-level", "", "debug, info, warn or error (default info); logs go to stderr")
 	fs.StringVar(&logFormat, "log-format", "", "text or json (default text)")
+	fs.BoolVar(&check, "check", false, "test every connection (reach it with its credentials, as a tool would) and exit, instead of serving")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: opstower mcp %s [flags]\n\n%s.\nEvery flag can also be set as OPSTOWER_<FLAG> (OPSTOWER_DSN, OPSTOWER_HTTP...).\n\n", args[0], cat.Summary)
 		fs.PrintDefaults()
@@ -130,14 +136,23 @@ func runMCP(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	srv, err := cat.Build(ctx, ServerOptions{Connections: conns, Limits: limits, Logger: logger, Version: Version(), File: file})
+	opts := ServerOptions{Connections: conns, Limits: limits, Logger: logger, Version: Version(), File: file}
+	if check {
+		err = runCheck(ctx, args[0], cat, opts, stdout)
+	} else {
+		var srv *mcp.Server
+		if srv, err = cat.Build(ctx, opts); err == nil {
+			return serveMCP(ctx, srv, cat, file, httpAddr, origins, hosts, logger)
+		}
+	}
 	if errors.Is(err, logs.ErrNotLinked) && !build.Full {
 		return handOff(append([]string{"mcp"}, args...), "this connection")
 	}
-	if err != nil {
-		return err
-	}
+	return err
+}
 
+// serveMCP serves srv over stdio, or over HTTP when an address is given.
+func serveMCP(ctx context.Context, srv *mcp.Server, cat Category, file *config.File, httpAddr string, origins, hosts ListFlag, logger *slog.Logger) error {
 	httpAddr = First(httpAddr, file.HTTP.Addr)
 	if httpAddr == "" {
 		return serve.Stdio(ctx, srv)

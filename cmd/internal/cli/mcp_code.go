@@ -8,6 +8,7 @@ import (
 
 	"github.com/opstower/opstower/servers/code"
 	"github.com/opstower/opstower/shared/config"
+	"github.com/opstower/opstower/shared/connections"
 )
 
 func init() {
@@ -29,10 +30,17 @@ func init() {
 			}
 		},
 		Build: func(ctx context.Context, o ServerOptions) (*mcp.Server, error) {
-			// Hosted providers come from the config file, or from their
-			// conventional environment variables when the file has none.
-			conns := append(o.Connections, code.FromEnv(nil, o.Connections)...)
-			return code.New(ctx, code.Config{Connections: conns, Limits: o.Limits, Logger: o.Logger, Version: o.Version})
+			return code.New(ctx, codeConfig(o))
+		},
+		Test: func(ctx context.Context, o ServerOptions) ([]connections.TestResult, error) {
+			return code.Test(ctx, codeConfig(o))
 		},
 	}
+}
+
+// codeConfig takes hosted providers from the config file, or from their
+// conventional environment variables when the file has none.
+func codeConfig(o ServerOptions) code.Config {
+	conns := append(o.Connections, code.FromEnv(nil, o.Connections)...)
+	return code.Config{Connections: conns, Limits: o.Limits, Logger: o.Logger, Version: o.Version}
 }

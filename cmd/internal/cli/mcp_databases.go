@@ -8,6 +8,7 @@ import (
 
 	"github.com/opstower/opstower/servers/databases"
 	"github.com/opstower/opstower/shared/config"
+	"github.com/opstower/opstower/shared/connections"
 )
 
 func init() {
@@ -29,7 +30,14 @@ func init() {
 			}
 		},
 		Build: func(ctx context.Context, o ServerOptions) (*mcp.Server, error) {
-			return databases.New(ctx, databases.Config{Connections: o.Connections, Limits: o.Limits, Logger: o.Logger, Version: o.Version})
+			return databases.New(ctx, databasesConfig(o))
+		},
+		Test: func(ctx context.Context, o ServerOptions) ([]connections.TestResult, error) {
+			return databases.Test(ctx, databasesConfig(o))
 		},
 	}
+}
+
+func databasesConfig(o ServerOptions) databases.Config {
+	return databases.Config{Connections: o.Connections, Limits: o.Limits, Logger: o.Logger, Version: o.Version}
 }

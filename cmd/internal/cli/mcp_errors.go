@@ -9,6 +9,7 @@ import (
 
 	errorsrv "github.com/opstower/opstower/servers/errors"
 	"github.com/opstower/opstower/shared/config"
+	"github.com/opstower/opstower/shared/connections"
 )
 
 func init() {
@@ -39,7 +40,14 @@ func init() {
 			}
 		},
 		Build: func(ctx context.Context, o ServerOptions) (*mcp.Server, error) {
-			return errorsrv.New(ctx, errorsrv.Config{Connections: o.Connections, Limits: o.Limits, Logger: o.Logger, Version: o.Version})
+			return errorsrv.New(ctx, errorsConfig(o))
+		},
+		Test: func(ctx context.Context, o ServerOptions) ([]connections.TestResult, error) {
+			return errorsrv.Test(ctx, errorsConfig(o))
 		},
 	}
+}
+
+func errorsConfig(o ServerOptions) errorsrv.Config {
+	return errorsrv.Config{Connections: o.Connections, Limits: o.Limits, Logger: o.Logger, Version: o.Version}
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/opstower/opstower/servers/logs"
 	"github.com/opstower/opstower/shared/config"
+	"github.com/opstower/opstower/shared/connections"
 )
 
 func init() {
@@ -29,7 +30,14 @@ func init() {
 			}
 		},
 		Build: func(ctx context.Context, o ServerOptions) (*mcp.Server, error) {
-			return logs.New(ctx, logs.Config{Connections: o.Connections, Limits: o.Limits, Logger: o.Logger, Version: o.Version})
+			return logs.New(ctx, logsConfig(o))
+		},
+		Test: func(ctx context.Context, o ServerOptions) ([]connections.TestResult, error) {
+			return logs.Test(ctx, logsConfig(o))
 		},
 	}
+}
+
+func logsConfig(o ServerOptions) logs.Config {
+	return logs.Config{Connections: o.Connections, Limits: o.Limits, Logger: o.Logger, Version: o.Version}
 }
