@@ -14,6 +14,7 @@ import (
 	"github.com/opstower/opstower/orchestrator/llm"
 	"github.com/opstower/opstower/orchestrator/mcpclient"
 	"github.com/opstower/opstower/shared/config"
+	"github.com/opstower/opstower/shared/connections"
 	"github.com/opstower/opstower/shared/secret"
 )
 
@@ -97,10 +98,17 @@ func (m Models) provider(spec llm.Spec) (llm.Provider, error) {
 	return m.Registry.Open(spec)
 }
 
+// ConnectionTester reaches each of conns the way the category's tools
+// would and reports each (servers/<category>.Test).
+type ConnectionTester func(ctx context.Context, conns []config.Connection) ([]connections.TestResult, error)
+
 // Host runs agents.
 type Host struct {
 	Models     Models
 	Categories map[string]CategoryServer
+	// Testers test connections of a category (the "Test Connection"
+	// button); a category without one cannot be tested.
+	Testers map[string]ConnectionTester
 	// MCPServers are the external servers agents may name.
 	MCPServers map[string]mcpclient.Server
 	Directory  Directory

@@ -59,6 +59,7 @@ func (s *Server) Handler() http.Handler {
 	api.HandleFunc("GET /api/connections", s.listConnections)
 	api.HandleFunc("PUT /api/connections/{name}", s.putConnection)
 	api.HandleFunc("DELETE /api/connections/{name}", s.deleteConnection)
+	api.HandleFunc("POST /api/connections/{name}/test", s.testConnection)
 	api.HandleFunc("GET /api/conversations", s.listConversations)
 	api.HandleFunc("GET /api/conversations/{id}", s.getConversation)
 	api.HandleFunc("POST /api/chat", s.chat)
@@ -326,6 +327,51 @@ func (s *Server) deleteConnection(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// testResult is one connection's test, as the API answers it.
+type testResult struct {
+	Name      string  `json:"name"`
+	Provider  string  `json:"provider"`
+	OK        bool    `json:"ok"`
+	ElapsedMS float64 `json:"elapsed_ms"`
+	Note      string  `json:"note,omitempty"`
+	Error     string  `json:"error,omitempty"`
+}
+
+// testConnection is the "Test Connection" button: it reaches the stored
+// connection with its credentials, the way the category's tools would.
+// A connection that fails its test is still a 200: the test ran.
+func (s *Server) testConnection(w http.ResponseWriter, r *http.Request) {
+	c, err := s.Host.Directory.Connection(r.Context(), s.Org, r.PathValue("name"))
+	if err != nil {
+		status := http.StatusInternalServerError
+		if errors.Is(err, store.ErrNotFound) {
+			status = http.StatusNotFound
+		}
+		writeError(w, status, err)
+		return
+	}
+	test := s.Host.Testers[c.Category]
+	if test == nil {
+		writeError(w, http.StatusUnprocessableEntity, fmt.Errorf("connections of category %q cannot be tested here", c.Category))
+		return
+	}
+	results, err := test(r.Context(), []config.Connection{c.Connection})
+	if err != nil {
+		writeError(w, http.StatusUnprocessableEntity, err)
+		return
+	}
+	if len(results) != 1 {
+		writeError(w, http.StatusInternalServerError, fmt.Errorf("the %s category tested %d connections for one", c.Category, len(results)))
+		return
+	}
+	res := results[0]
+	out := testResult{Name: c.Name, Provider: res.Provider, OK: res.Err == nil, ElapsedMS: float64(res.Elapsed.Microseconds()) / 1000, Note: res.Note}
+	if res.Err != nil {
+		out.Error = secret.Scrub(res.Err.Error())
+	}
+	writeJSON(w, http.StatusOK, out)
 }
 
 func (s *Server) listConversations(w http.ResponseWriter, r *http.Request) {

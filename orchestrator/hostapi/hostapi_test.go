@@ -24,6 +24,7 @@ import (
 	"github.com/opstower/opstower/orchestrator/store"
 	"github.com/opstower/opstower/servers/databases"
 	"github.com/opstower/opstower/shared/config"
+	"github.com/opstower/opstower/shared/connections"
 	"github.com/opstower/opstower/shared/secret"
 )
 
@@ -61,6 +62,9 @@ func start(t *testing.T, script llmtest.Script) *api {
 		Categories: map[string]agent.CategoryServer{agent.Databases: func(ctx context.Context, conns []config.Connection) (*mcp.Server, error) {
 			builds.Add(1)
 			return databases.New(ctx, databases.Config{Connections: conns})
+		}},
+		Testers: map[string]agent.ConnectionTester{agent.Databases: func(ctx context.Context, conns []config.Connection) ([]connections.TestResult, error) {
+			return databases.Test(ctx, databases.Config{Connections: conns})
 		}},
 		Directory: st,
 	}
@@ -212,5 +216,36 @@ func TestChatStreamsAndPersists(t *testing.T) {
 	}
 	if last := a.fake.Requests()[len(a.fake.Requests())-1]; !strings.Contains(last.System, "Orders are in cents.") {
 		t.Errorf("the edited knowledge is not in the prompt")
+	}
+}
+
+// The "Test Connection" button: a stored connection is reached with its
+// credentials; a failure is reported (200, ok false) without its secret.
+func TestConnectionTestAPI(t *testing.T) {
+	a := start(t, llmtest.Sequence(llmtest.Reply{Text: "x"}))
+	const canary = "pw-5d02e8-test"
+	a.do(t, "PUT", "/api/connections/shop", `{"settings":{"url":"sqlite://`+a.shop+`"}}`)
+	a.do(t, "PUT", "/api/connections/gone", `{"provider":"postgres","settings":{"url":"postgres://app:`+canary+`@127.0.0.1:1/prod?sslmode=disable"}}`)
+	a.do(t, "PUT", "/api/connections/repo", `{"category":"code","provider":"local","settings":{"path":"/srv/repo"}}`)
+	cases := []struct {
+		name string
+		code int
+		want []string
+	}{
+		{"shop", 200, []string{`"ok":true`, `"provider":"SQLite"`, `"elapsed_ms":`}},
+		{"gone", 200, []string{`"ok":false`, `"error":"cannot reach PostgreSQL`}},
+		{"nope", 404, []string{`not found`}},
+		{"repo", 422, []string{`connections of category \"code\" cannot be tested here`}},
+	}
+	for _, c := range cases {
+		code, body := a.do(t, "POST", "/api/connections/"+c.name+"/test", "")
+		if code != c.code || strings.Contains(body, canary) {
+			t.Errorf("test %s: %d %s", c.name, code, body)
+		}
+		for _, w := range c.want {
+			if !strings.Contains(body, w) {
+				t.Errorf("test %s: %s lacks %s", c.name, body, w)
+			}
+		}
 	}
 }

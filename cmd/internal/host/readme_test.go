@@ -2,12 +2,14 @@ package host
 
 import (
 	"context"
+	"errors"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/opstower/opstower/orchestrator/store"
 	"github.com/opstower/opstower/shared/config"
 )
 
@@ -74,8 +76,12 @@ func TestConnectionNamesPerCategory(t *testing.T) {
 	}
 	defer ws.Close()
 	_, err = ws.host.Directory.Connection(context.Background(), ws.org, "app")
-	if err == nil || !strings.Contains(err.Error(), "databases/app, logs/app") {
+	if err == nil || !strings.Contains(err.Error(), "databases/app, logs/app") || !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("ambiguous name: %v", err)
+	}
+	_, err = ws.host.Directory.Connection(context.Background(), ws.org, "nope")
+	if err == nil || !strings.Contains(err.Error(), "connections are: ") || !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("unknown name: %v", err)
 	}
 	if got := ws.quickStartAgent(false).Connections; strings.Join(got, " ") != "databases/app logs/app shop" {
 		t.Errorf("quick-start connections = %v", got)

@@ -19,6 +19,7 @@ import (
 	"github.com/opstower/opstower/orchestrator/mcpclient"
 	"github.com/opstower/opstower/orchestrator/store"
 	"github.com/opstower/opstower/shared/config"
+	"github.com/opstower/opstower/shared/connections"
 	"github.com/opstower/opstower/shared/logging"
 	"github.com/opstower/opstower/shared/secret"
 )
@@ -163,6 +164,7 @@ func openWorkspace(ctx context.Context, f workspaceFlags, file *config.File, ext
 	ws.host = &agent.Host{
 		Models:      models,
 		Categories:  bundledCategories(file.Limits.WithDefaults(), logger),
+		Testers:     bundledTesters(file.Limits.WithDefaults(), logger),
 		MCPServers:  external,
 		Directory:   directory{store: st, conns: ws.conns},
 		Limits:      ws.limits,
@@ -210,6 +212,20 @@ func bundledCategories(limits config.Limits, logger *slog.Logger) map[string]age
 		build := cat.Build
 		out[name] = func(ctx context.Context, conns []config.Connection) (*mcp.Server, error) {
 			return build(ctx, cli.ServerOptions{Connections: conns, Limits: limits, Logger: logger, Version: cli.Version()})
+		}
+	}
+	return out
+}
+
+// bundledTesters test connections of the categories that can be tested
+// (--check), for the host API's "Test Connection".
+func bundledTesters(limits config.Limits, logger *slog.Logger) map[string]agent.ConnectionTester {
+	out := map[string]agent.ConnectionTester{}
+	for name, cat := range cli.Categories {
+		if test := cat.Test; test != nil {
+			out[name] = func(ctx context.Context, conns []config.Connection) ([]connections.TestResult, error) {
+				return test(ctx, cli.ServerOptions{Connections: conns, Limits: limits, Logger: logger, Version: cli.Version()})
+			}
 		}
 	}
 	return out
@@ -277,7 +293,7 @@ func (d directory) Connection(ctx context.Context, org, name string) (agent.Conn
 		return d.conns[matches[0]], nil
 	case 0:
 	default:
-		return agent.Connection{}, fmt.Errorf("connection name %q is used in several categories; write one of %s", name, strings.Join(matches, ", "))
+		return agent.Connection{}, notFound(fmt.Sprintf("connection name %q is used in several categories; write one of %s", name, strings.Join(matches, ", ")))
 	}
 	c, err := d.store.Connection(ctx, org, name)
 	if err == nil || !errors.Is(err, store.ErrNotFound) {
@@ -291,10 +307,17 @@ func (d directory) Connection(ctx context.Context, org, name string) (agent.Conn
 	}
 	sort.Strings(names)
 	if len(names) == 0 {
-		return agent.Connection{}, fmt.Errorf("no connection named %q; none are configured: add connections to opstower.yaml, or pass --dsn, --repo or --files", name)
+		return agent.Connection{}, notFound(fmt.Sprintf("no connection named %q; none are configured: add connections to opstower.yaml, or pass --dsn, --repo or --files", name))
 	}
-	return agent.Connection{}, fmt.Errorf("no connection named %q; connections are: %s", name, strings.Join(names, ", "))
+	return agent.Connection{}, notFound(fmt.Sprintf("no connection named %q; connections are: %s", name, strings.Join(names, ", ")))
 }
+
+// notFound is a lookup that found no single connection: its message says
+// what exists, and it matches store.ErrNotFound (an API answers 404).
+type notFound string
+
+func (e notFound) Error() string        { return string(e) }
+func (e notFound) Is(target error) bool { return target == store.ErrNotFound }
 
 // names are the shortest unambiguous references to the config's
 // connections.
