@@ -4,11 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"regexp"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -254,7 +254,9 @@ func TestCrashedExternalServer(t *testing.T) {
 		case e.Kind == agent.EventToolStart && e.Tool == "fixture__sleep":
 			go func() {
 				time.Sleep(100 * time.Millisecond)
-				_ = syscall.Kill(pid, syscall.SIGKILL)
+				if p, err := os.FindProcess(pid); err == nil {
+					_ = p.Kill()
+				}
 			}()
 		}
 	})

@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -99,7 +98,9 @@ func TestChatSurvivesKilledExternalServer(t *testing.T) {
 				for _, pid := range children(t) {
 					cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/environ", pid))
 					if strings.Contains(string(cmdline), mainEnv) {
-						_ = syscall.Kill(pid, syscall.SIGKILL)
+						if p, err := os.FindProcess(pid); err == nil {
+							_ = p.Kill()
+						}
 						killed <- pid
 						return
 					}
