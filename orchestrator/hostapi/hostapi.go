@@ -94,6 +94,18 @@ func writeError(w http.ResponseWriter, status int, err error) {
 	writeJSON(w, status, map[string]string{"error": secret.Scrub(err.Error())})
 }
 
+// lookupStatus is the status for a failed lookup of a stored record: not
+// found, no key to decrypt it, or the store failing.
+func lookupStatus(err error) int {
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return http.StatusNotFound
+	case errors.Is(err, store.ErrNoKey):
+		return http.StatusServiceUnavailable
+	}
+	return http.StatusInternalServerError
+}
+
 // decode reads a JSON body strictly: unknown fields are errors, so a typo
 // never silently drops a setting.
 func decode(r *http.Request, v any) error {
@@ -319,11 +331,7 @@ func (s *Server) putConnection(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) deleteConnection(w http.ResponseWriter, r *http.Request) {
 	if err := s.Store.DeleteConnection(r.Context(), s.Org, r.PathValue("name")); err != nil {
-		status := http.StatusInternalServerError
-		if errors.Is(err, store.ErrNotFound) {
-			status = http.StatusNotFound
-		}
-		writeError(w, status, err)
+		writeError(w, lookupStatus(err), err)
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -345,11 +353,7 @@ type testResult struct {
 func (s *Server) testConnection(w http.ResponseWriter, r *http.Request) {
 	c, err := s.Host.Directory.Connection(r.Context(), s.Org, r.PathValue("name"))
 	if err != nil {
-		status := http.StatusInternalServerError
-		if errors.Is(err, store.ErrNotFound) {
-			status = http.StatusNotFound
-		}
-		writeError(w, status, err)
+		writeError(w, lookupStatus(err), err)
 		return
 	}
 	test := s.Host.Testers[c.Category]
