@@ -82,7 +82,7 @@ func runMCP(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	fs := flag.NewFlagSet("opstower mcp "+args[0], flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	connections := cat.Flags(fs)
+	flagConns := cat.Flags(fs)
 	var (
 		configPath, httpAddr, logLevel, logFormat string
 		origins, hosts                            ListFlag
@@ -123,7 +123,7 @@ func runMCP(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		}
 		file = f
 	}
-	conns, err := connections()
+	conns, err := flagConns()
 	if err != nil {
 		return err
 	}
