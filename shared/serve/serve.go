@@ -14,7 +14,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -43,15 +42,6 @@ type Options struct {
 	Stream bool
 	// Ready, when set, is called with the bound address once listening.
 	Ready func(addr net.Addr)
-}
-
-// Stdio serves s on stdin/stdout until the client closes stdin or ctx ends.
-func Stdio(ctx context.Context, s *mcp.Server) error {
-	err := s.Run(ctx, &mcp.StdioTransport{})
-	if errors.Is(err, context.Canceled) {
-		return nil
-	}
-	return err
 }
 
 // HTTP serves s over streamable HTTP until ctx ends, then shuts down
