@@ -5,29 +5,31 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/opstower/opstower/servers/logs/internal/logtext"
 	"net"
 	"os"
+	"runtime/debug"
 	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
 
-	"cloud.google.com/go/logging"
-	"cloud.google.com/go/logging/logadmin"
+	vkit "cloud.google.com/go/logging/apiv2"
+	"cloud.google.com/go/logging/apiv2/loggingpb"
 	"google.golang.org/api/iterator"
 	"google.golang.org/api/option"
 	auditpb "google.golang.org/genproto/googleapis/cloud/audit"
+	ltype "google.golang.org/genproto/googleapis/logging/type"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
-	"google.golang.org/protobuf/proto"
-	"google.golang.org/protobuf/types/known/structpb"
+	"google.golang.org/protobuf/reflect/protoregistry"
+	"google.golang.org/protobuf/types/known/anypb"
 
 	"github.com/opstower/opstower/servers/logs"
+	"github.com/opstower/opstower/servers/logs/internal/logtext"
 	"github.com/opstower/opstower/shared/config"
 	"github.com/opstower/opstower/shared/connections"
 	"github.com/opstower/opstower/shared/httpapi"
@@ -38,12 +40,18 @@ import (
 	"github.com/opstower/opstower/shared/toolkit"
 )
 
-// Google Cloud Logging through cloud.google.com/go/logging's logadmin
-// client, which speaks gRPC to logging.googleapis.com: entries by the
-// Logging query language (ListLogEntries, newest first), log names
-// (ListLogs). The client is built on first use, so starting the server
-// never reads credentials or dials. Audit log entries carry a protobuf
-// payload; its type is linked in (auditpb) so such entries can be read.
+// Google Cloud Logging through the generated client of
+// cloud.google.com/go/logging (apiv2), which speaks gRPC to
+// logging.googleapis.com: entries by the Logging query language
+// (ListLogEntries, newest first), log names (ListLogs). The client is built
+// on first use, so starting the server never reads credentials or dials.
+//
+// Entries are mapped here from the wire type rather than through logadmin,
+// whose conversion fails the whole listing on one entry it cannot convert:
+// a protoPayload whose message type is not linked into this program (App
+// Engine's request log, any service's own payload), or an httpRequest
+// whose URL does not parse. Audit logs, the common protobuf payload, are
+// linked in (auditpb) and summarised; other types are named, not decoded.
 
 var gcloudProvider = logs.Provider{
 	Provider: connections.Provider{
@@ -67,10 +75,13 @@ var gcloudProvider = logs.Provider{
 // that are logging.
 const resourceTypesWindow = 24 * time.Hour
 
+// readScope is Cloud Logging's read-only OAuth scope (logging.ReadScope).
+const readScope = "https://www.googleapis.com/auth/logging.read"
+
 type gcloud struct {
 	project string
 	filter  string
-	client  *lazy.Value[*logadmin.Client]
+	client  *lazy.Value[*vkit.Client]
 }
 
 func openGCloud(v config.Values) (logs.Backend, error) {
@@ -106,17 +117,38 @@ func openGCloud(v config.Values) (logs.Backend, error) {
 	if endpoint != "" && !isLoopbackHostPort(endpoint) {
 		opts = append(opts, option.WithEndpoint(endpoint))
 	}
-	opts = append(opts, option.WithTelemetryDisabled(), option.WithScopes(logging.ReadScope))
+	opts = append(opts, option.WithTelemetryDisabled(), option.WithScopes(readScope))
 	g := &gcloud{project: project, filter: strings.TrimSpace(v.Get("default_filter"))}
-	g.client = lazy.New(func(ctx context.Context) (*logadmin.Client, error) {
-		c, err := logadmin.NewClient(context.WithoutCancel(ctx), project, opts...)
+	g.client = lazy.New(func(ctx context.Context) (*vkit.Client, error) {
+		c, err := vkit.NewClient(context.WithoutCancel(ctx), opts...)
 		if err != nil {
 			return nil, fmt.Errorf("cannot set up the Cloud Logging client: %s", secret.Scrub(err.Error()))
 		}
+		// Identify as the Cloud Logging client library, as its logadmin
+		// client does (x-goog-api-client: gccl/VERSION).
+		c.SetGoogleClientInfo("gccl", loggingModuleVersion())
 		return c, nil
 	})
 	return g, nil
 }
+
+// loggingModuleVersion is the version of cloud.google.com/go/logging built
+// into this program, without the "v".
+func loggingModuleVersion() string {
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, d := range bi.Deps {
+			if d.Path == "cloud.google.com/go/logging" && d.Version != "" {
+				return strings.TrimPrefix(d.Version, "v")
+			}
+		}
+	}
+	return "UNKNOWN"
+}
+
+func (g *gcloud) parent() string { return "projects/" + g.project }
+
+// logSlash undoes the escaping of "/" in log IDs within log names.
+var logSlash = strings.NewReplacer("%2F", "/", "%2f", "/")
 
 // checkServiceAccount says early and clearly when a key is not one.
 func checkServiceAccount(data []byte) error {
@@ -183,7 +215,7 @@ func (g *gcloud) logNames(ctx context.Context, max int) ([]string, error) {
 		return nil, err
 	}
 	var out []string
-	it := c.Logs(ctx)
+	it := c.ListLogs(ctx, &loggingpb.ListLogsRequest{Parent: g.parent()})
 	for len(out) < max {
 		name, err := it.Next()
 		if errors.Is(err, iterator.Done) {
@@ -192,7 +224,7 @@ func (g *gcloud) logNames(ctx context.Context, max int) ([]string, error) {
 		if err != nil {
 			return nil, g.gcpError(err)
 		}
-		out = append(out, name)
+		out = append(out, logSlash.Replace(strings.TrimPrefix(name, g.parent()+"/logs/")))
 	}
 	return out, nil
 }
@@ -279,7 +311,12 @@ func (g *gcloud) Fetch(ctx context.Context, q *logs.Query, max int, fn func(*log
 	if q.Source != "" {
 		info.Sources = []string{q.Source}
 	}
-	it := c.Entries(ctx, logadmin.Filter(g.query(q)), logadmin.NewestFirst(), logadmin.PageSize(int32(min(max, 1000))))
+	it := c.ListLogEntries(ctx, &loggingpb.ListLogEntriesRequest{
+		ResourceNames: []string{g.parent()},
+		Filter:        g.query(q),
+		OrderBy:       "timestamp desc",
+		PageSize:      int32(min(max, 1000)),
+	})
 	n := 0
 	for n < max {
 		entry, err := it.Next()
@@ -307,36 +344,28 @@ func (g *gcloud) Fetch(ctx context.Context, q *logs.Query, max int, fn func(*log
 }
 
 // gcpEvent maps an entry: text payloads are the message; JSON payloads
-// give message and fields; audit logs a one-line summary.
-func gcpEvent(en *logging.Entry) logs.Event {
+// give message and fields; protobuf payloads see protoEvent.
+func gcpEvent(en *loggingpb.LogEntry) logs.Event {
 	var e logs.Event
-	switch p := en.Payload.(type) {
-	case string:
-		e.Message = p
-	case *structpb.Struct:
-		e = logs.RecordEvent(p.AsMap(), "")
-	case *auditpb.AuditLog:
-		e.Message = strings.TrimSpace(p.GetServiceName() + " " + p.GetMethodName() + " " + p.GetResourceName())
-		if who := p.GetAuthenticationInfo().GetPrincipalEmail(); who != "" {
-			e.Fields = append(e.Fields, logs.Field{Key: "principal", Value: who})
-		}
-		if st := p.GetStatus(); st != nil && st.GetCode() != 0 {
-			e.Fields = append(e.Fields, logs.Field{Key: "status", Value: fmt.Sprintf("%d %s", st.GetCode(), st.GetMessage())})
-		}
-	case proto.Message:
-		b, _ := protojson.Marshal(p)
-		e.Message = logtext.Shorten(string(b), 500)
-	case nil:
-	default:
-		e.Message = fmt.Sprint(p)
+	switch p := en.GetPayload().(type) {
+	case *loggingpb.LogEntry_TextPayload:
+		e.Message = p.TextPayload
+	case *loggingpb.LogEntry_JsonPayload:
+		e = logs.RecordEvent(p.JsonPayload.AsMap(), "")
+	case *loggingpb.LogEntry_ProtoPayload:
+		e = protoEvent(p.ProtoPayload)
 	}
-	e.Time = en.Timestamp.UTC()
-	e.Level = severityLevel(en.Severity)
-	e.Source = en.LogName
+	if ts := en.GetTimestamp(); ts.IsValid() {
+		e.Time = ts.AsTime().UTC()
+	} else if ts := en.GetReceiveTimestamp(); ts.IsValid() {
+		e.Time = ts.AsTime().UTC()
+	}
+	e.Level = severityLevel(en.GetSeverity())
+	e.Source = logSlash.Replace(en.GetLogName())
 	if i := strings.Index(e.Source, "/logs/"); i >= 0 {
 		e.Source = e.Source[i+len("/logs/"):]
 	}
-	if r := en.Resource; r != nil {
+	if r := en.GetResource(); r != nil {
 		e.Fields = append(e.Fields, logs.Field{Key: "resource.type", Value: r.GetType()})
 		keys := make([]string, 0, len(r.GetLabels()))
 		for k := range r.GetLabels() {
@@ -347,30 +376,25 @@ func gcpEvent(en *logging.Entry) logs.Event {
 			e.Fields = append(e.Fields, logs.Field{Key: "resource.labels." + k, Value: r.GetLabels()[k]})
 		}
 	}
-	if hr := en.HTTPRequest; hr != nil {
-		if hr.Request != nil {
-			e.Fields = append(e.Fields, logs.Field{Key: "httpRequest.method", Value: hr.Request.Method})
-			if hr.Request.URL != nil {
-				e.Fields = append(e.Fields, logs.Field{Key: "httpRequest.url", Value: hr.Request.URL.String()})
-			}
+	if hr := en.GetHttpRequest(); hr != nil {
+		e.Fields = append(e.Fields, logs.Field{Key: "httpRequest.method", Value: hr.GetRequestMethod()}, logs.Field{Key: "httpRequest.url", Value: hr.GetRequestUrl()})
+		if hr.GetStatus() != 0 {
+			e.Fields = append(e.Fields, logs.Field{Key: "httpRequest.status", Value: strconv.Itoa(int(hr.GetStatus()))})
 		}
-		if hr.Status != 0 {
-			e.Fields = append(e.Fields, logs.Field{Key: "httpRequest.status", Value: strconv.Itoa(hr.Status)})
-		}
-		if hr.Latency != 0 {
-			e.Fields = append(e.Fields, logs.Field{Key: "httpRequest.latency", Value: hr.Latency.String()})
+		if l := hr.GetLatency(); l.IsValid() && l.AsDuration() != 0 {
+			e.Fields = append(e.Fields, logs.Field{Key: "httpRequest.latency", Value: l.AsDuration().String()})
 		}
 	}
-	keys := make([]string, 0, len(en.Labels))
-	for k := range en.Labels {
+	keys := make([]string, 0, len(en.GetLabels()))
+	for k := range en.GetLabels() {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
 	for _, k := range keys {
-		e.Fields = append(e.Fields, logs.Field{Key: "labels." + k, Value: en.Labels[k]})
+		e.Fields = append(e.Fields, logs.Field{Key: "labels." + k, Value: en.GetLabels()[k]})
 	}
-	if en.Trace != "" {
-		e.Fields = append(e.Fields, logs.Field{Key: "trace", Value: en.Trace})
+	if en.GetTrace() != "" {
+		e.Fields = append(e.Fields, logs.Field{Key: "trace", Value: en.GetTrace()})
 	}
 	var raw strings.Builder
 	raw.WriteString(e.Message)
@@ -381,17 +405,51 @@ func gcpEvent(en *logging.Entry) logs.Event {
 	return e
 }
 
-func severityLevel(s logging.Severity) logs.Level {
+// protoEvent maps a protobuf payload. Audit logs give a one-line summary;
+// other types linked into this program give their JSON. A type that is
+// not (most services' own payloads) cannot be decoded: the message names
+// it, with a protoPayload.@type field to filter on, so the entry is still
+// listed and counted.
+func protoEvent(a *anypb.Any) logs.Event {
+	var e logs.Event
+	m, err := a.UnmarshalNew()
+	switch p := m.(type) {
+	case *auditpb.AuditLog:
+		e.Message = strings.TrimSpace(p.GetServiceName() + " " + p.GetMethodName() + " " + p.GetResourceName())
+		if who := p.GetAuthenticationInfo().GetPrincipalEmail(); who != "" {
+			e.Fields = append(e.Fields, logs.Field{Key: "principal", Value: who})
+		}
+		if st := p.GetStatus(); st != nil && st.GetCode() != 0 {
+			e.Fields = append(e.Fields, logs.Field{Key: "status", Value: fmt.Sprintf("%d %s", st.GetCode(), st.GetMessage())})
+		}
+		return e
+	case nil:
+		if errors.Is(err, protoregistry.NotFound) {
+			err = errors.New("this server does not know the type")
+		}
+	default:
+		var b []byte
+		if b, err = protojson.Marshal(m); err == nil {
+			e.Message = logtext.Shorten(string(b), 500)
+			return e
+		}
+	}
+	e.Message = fmt.Sprintf("protoPayload %s (%d bytes) not decoded: %v", a.MessageName(), len(a.GetValue()), err)
+	e.Fields = append(e.Fields, logs.Field{Key: "protoPayload.@type", Value: a.GetTypeUrl()})
+	return e
+}
+
+func severityLevel(s ltype.LogSeverity) logs.Level {
 	switch {
-	case s >= logging.Critical:
+	case s >= ltype.LogSeverity_CRITICAL:
 		return logs.LevelFatal
-	case s >= logging.Error:
+	case s >= ltype.LogSeverity_ERROR:
 		return logs.LevelError
-	case s >= logging.Warning:
+	case s >= ltype.LogSeverity_WARNING:
 		return logs.LevelWarn
-	case s >= logging.Info:
+	case s >= ltype.LogSeverity_INFO:
 		return logs.LevelInfo
-	case s >= logging.Debug:
+	case s >= ltype.LogSeverity_DEBUG:
 		return logs.LevelDebug
 	}
 	return 0 // none

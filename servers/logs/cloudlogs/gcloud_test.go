@@ -279,3 +279,62 @@ func TestGoogleCloudCredentialsChecked(t *testing.T) {
 		t.Errorf("missing credentials: %v", err)
 	}
 }
+
+// TestGoogleCloudUnknownPayloadType adds entries that the client library's
+// own conversion refuses — a protoPayload whose type is not linked into
+// this program (App Engine's request log, a service's own message) and an
+// HTTP request whose URL does not parse — and checks that the tools read
+// them instead of failing, naming the payload type.
+func TestGoogleCloudUnknownPayloadType(t *testing.T) {
+	t.Parallel()
+	fake := newLoggingFake(t)
+	logName := func(id string) string { return "projects/" + gcpProject + "/logs/" + id }
+	gae := &monitoredres.MonitoredResource{Type: "gae_app", Labels: map[string]string{"module_id": "default"}}
+	// A linked type (Any) whose content is not: decoded, but not printable.
+	wrapped, err := anypb.New(&anypb.Any{TypeUrl: "type.googleapis.com/shop.checkout.v1.Refund", Value: []byte{0x08, 0x01}})
+	logstest.Must(t, err)
+	fake.entries = append(fake.entries,
+		&loggingpb.LogEntry{
+			LogName: logName("appengine.googleapis.com%2Frequest_log"), Resource: gae, Timestamp: timestamppb.New(logstest.IncidentFrom.Add(5 * time.Second)),
+			Severity: ltype.LogSeverity_ERROR, InsertId: "gae-1", Trace: "projects/" + gcpProject + "/traces/0af7651916cd43dd8448eb211c80319c",
+			Payload: &loggingpb.LogEntry_ProtoPayload{ProtoPayload: &anypb.Any{TypeUrl: "type.googleapis.com/google.appengine.logging.v1.RequestLog", Value: []byte{0x0a, 0x0c, 's', 'h', 'o', 'p', '-', 'p', 'r', 'o', 'd', '-', '1', '2'}}},
+		},
+		&loggingpb.LogEntry{
+			LogName: logName("run.googleapis.com%2Frequests"), Resource: &monitoredres.MonitoredResource{Type: "cloud_run_revision"}, Timestamp: timestamppb.New(logstest.IncidentFrom.Add(15 * time.Second)),
+			Severity: ltype.LogSeverity_WARNING, InsertId: "req-1", Labels: map[string]string{"instanceId": "00f1"},
+			HttpRequest: &ltype.HttpRequest{RequestMethod: "GET", RequestUrl: "https://shop.example/files/100%", Status: 404},
+			Payload:     &loggingpb.LogEntry_ProtoPayload{ProtoPayload: &anypb.Any{TypeUrl: "type.googleapis.com/shop.checkout.v1.PaymentAttempt", Value: []byte{0x08, 0x2a}}},
+		},
+		&loggingpb.LogEntry{
+			LogName: logName("run.googleapis.com%2Fstdout"), Resource: &monitoredres.MonitoredResource{Type: "cloud_run_revision"}, Timestamp: timestamppb.New(logstest.IncidentFrom.Add(25 * time.Second)),
+			Severity: ltype.LogSeverity_INFO, Payload: &loggingpb.LogEntry_ProtoPayload{ProtoPayload: wrapped},
+		},
+		&loggingpb.LogEntry{
+			LogName: logName("appengine.googleapis.com%2Frequest_log"), Resource: gae, Timestamp: timestamppb.New(time.Now().Add(-2 * time.Hour)),
+			Severity: ltype.LogSeverity_INFO, Payload: &loggingpb.LogEntry_ProtoPayload{ProtoPayload: &anypb.Any{TypeUrl: "type.googleapis.com/google.appengine.logging.v1.RequestLog"}},
+		})
+	sortEntriesNewestFirst(fake.entries)
+	conn := config.Connection{Name: "gcp", Category: logs.Category, Provider: "gcloud", Settings: map[string]string{"project_id": gcpProject, "endpoint": fake.addr}}
+	cs := serveConns(t, []config.Connection{conn}, nil)
+	window := map[string]any{"since": "2026-03-01T11:00:00Z", "until": "2026-03-01T11:01:00Z"}
+
+	out := mcptest.MustText(t, cs, "search_logs", window)
+	logstest.ContainsAll(t, "unknown payload types", out,
+		"9 lines matched",
+		"11:00:05.000 ERROR", "google.appengine.logging.v1.RequestLog", "resource.type=gae_app", "resource.labels.module_id=default", "trace=projects/"+gcpProject+"/traces/0af7651916cd43dd8448eb211c80319c",
+		"11:00:15.000 WARN", "shop.checkout.v1.PaymentAttempt", "httpRequest.url=https://shop.example/files/100%", "httpRequest.status=404",
+		"11:00:25.000 INFO", "protoPayload google.protobuf.Any", "shop.checkout.v1.Refund",
+		"payment failed for order")
+
+	out = mcptest.MustText(t, cs, "count_logs", map[string]any{"since": "2026-03-01T11:00:00Z", "until": "2026-03-01T11:10:00Z", "bucket": "10m", "group_by": "level"})
+	logstest.ContainsAll(t, "counts", out, "2026-03-01T11:00Z,63,")
+
+	out = mcptest.MustText(t, cs, "search_logs", map[string]any{"since": "2026-03-01T11:00:00Z", "until": "2026-03-01T11:01:00Z", "source": "appengine.googleapis.com/request_log"})
+	logstest.ContainsAll(t, "by log name", out, "1 lines matched", "google.appengine.logging.v1.RequestLog")
+
+	out = mcptest.MustText(t, cs, "error_signatures", window)
+	logstest.ContainsAll(t, "signatures", out, "1,error,2026-03-01T11:00:05Z,2026-03-01T11:00:05Z,appengine.googleapis.com/request_log,protoPayload google.appengine.logging.v<n>.RequestLog")
+
+	out = mcptest.MustText(t, cs, "list_log_sources", nil)
+	logstest.ContainsAll(t, "sources", out, "gae_app,resource type,1")
+}
