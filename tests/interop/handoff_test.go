@@ -121,6 +121,35 @@ func TestHandOffForCloudLogs(t *testing.T) {
 	}
 }
 
+// A copy of opstower installed as opstower-full cannot take over: the
+// command fails at once instead of handing over to itself for ever.
+func TestHandOffToACopy(t *testing.T) {
+	dir := t.TempDir()
+	data, err := os.ReadFile(binPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"opstower", "opstower-full"} {
+		if err := os.WriteFile(filepath.Join(dir, name), data, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	done := make(chan struct{})
+	var errOut string
+	go func() {
+		defer close(done)
+		_, errOut, err = runOpstower(t, filepath.Join(dir, "opstower"), opstowerbin.Env(), "agents", "list")
+	}()
+	select {
+	case <-done:
+	case <-time.After(20 * time.Second):
+		t.Fatal("opstower kept handing over to a copy of itself")
+	}
+	if err == nil || !strings.Contains(errOut, "does not have it either") {
+		t.Errorf("want a failure naming the wrong opstower-full: %v\n%s", err, errOut)
+	}
+}
+
 // --check reaches each connection, prints a line for each, and exits with
 // a failure when one fails.
 func TestCheck(t *testing.T) {

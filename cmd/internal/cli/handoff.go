@@ -13,6 +13,12 @@ import (
 // FullName is the program that links everything opstower leaves out.
 const FullName = "opstower-full"
 
+// handOffEnv marks a process that opstower started in its place, so that
+// a program found under FullName which is not the full build (a copy of
+// opstower) fails instead of handing over to itself for ever. The full
+// build clears it, so the servers it launches may hand over again.
+const handOffEnv = "OPSTOWER_HANDED_OVER"
+
 // What only opstower-full links: the agent host's commands, its
 // `opstower mcp agents` server, and (through logs.ErrNotLinked) the log
 // providers built on the AWS and Google Cloud client libraries. The host
@@ -39,12 +45,15 @@ func handOff(args []string, what string) error {
 	if build.Full {
 		return fmt.Errorf("%s is not available in this build", what)
 	}
+	if os.Getenv(handOffEnv) != "" {
+		return fmt.Errorf("%s needs %s, but the program started as %s does not have it either: reinstall both from the same build", what, FullName, FullName)
+	}
 	path, err := fullBinary()
 	if err != nil {
 		return fmt.Errorf("%s needs %s, which is neither beside this program nor on PATH: "+
 			"run make build (it writes both to bin/), or go install github.com/opstower/opstower/cmd/...@latest", what, FullName)
 	}
-	return replaceProcess(path, append([]string{path}, args...))
+	return replaceProcess(path, append([]string{path}, args...), append(os.Environ(), handOffEnv+"=1"))
 }
 
 // fullBinary finds opstower-full beside this program first, so that a

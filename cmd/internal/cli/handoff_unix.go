@@ -2,13 +2,10 @@
 
 package cli
 
-import (
-	"os"
-	"syscall"
-)
+import "syscall"
 
 // replaceProcess executes path in place of this process; it returns only
 // on failure.
-func replaceProcess(path string, argv []string) error {
-	return syscall.Exec(path, argv, os.Environ())
+func replaceProcess(path string, argv, env []string) error {
+	return syscall.Exec(path, argv, env)
 }

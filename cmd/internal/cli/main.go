@@ -44,6 +44,9 @@ var Commands = map[string]Command{}
 // Main runs the command line with os.Args and exits.
 func Main(b Build) {
 	build = b
+	if b.Full {
+		_ = os.Unsetenv(handOffEnv)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := Run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
