@@ -173,8 +173,8 @@ func BenchmarkTwoSlowToolsOneStep(b *testing.B) {
 // instant at every step: the worst case for 2 cores. jittered: model calls
 // take 50 to 250 ms, spread as real model latencies are.
 func BenchmarkConcurrentChats(b *testing.B) {
-	// As the opstower binary runs (main.tuneGC): the MCP SDK allocates
-	// tens of kilobytes per message, and GOGC=200 halves the collections.
+	// As `opstower host` runs (tuneGCForHost): the MCP SDK allocates tens
+	// of kilobytes per message, and GOGC=200 halves the collections.
 	defer debug.SetGCPercent(debug.SetGCPercent(200))
 	b.Run("lockstep", func(b *testing.B) { concurrentChats(b, 0) })
 	b.Run("jittered", func(b *testing.B) { concurrentChats(b, 200*time.Millisecond) })

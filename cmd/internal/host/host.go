@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"runtime/debug"
 	"time"
 
 	"github.com/opstower/opstower/orchestrator/hostapi"
@@ -57,6 +58,7 @@ func runHost(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err := cli.EnvDefaults(fs); err != nil {
 		return err
 	}
+	tuneGCForHost()
 	ws, err := openWorkspace(ctx, wf, nil, nil, stderr)
 	if err != nil {
 		return err
@@ -96,5 +98,16 @@ func runHost(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			return err
 		}
 		return nil
+	}
+}
+
+// tuneGCForHost doubles the collector's target for the host, which runs
+// many chats at once, each with in-process MCP servers whose SDK allocates
+// tens of kilobytes per message: GOGC=200 halves the collections for a
+// heap of tens of megabytes (BenchmarkConcurrentChats measures the host
+// so). An explicit GOGC in the environment wins.
+func tuneGCForHost() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(200)
 	}
 }
