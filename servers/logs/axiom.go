@@ -133,6 +133,10 @@ type axiomTabular struct {
 	} `json:"tables"`
 }
 
+// axiomPartial says that Axiom stopped the query at a limit of its own
+// (isPartial), so the answer covers part of the data only.
+const axiomPartial = "Axiom answered with partial results (it stopped the query at one of its own limits): narrow since/until or filter more."
+
 // aplString quotes s as an APL string literal.
 func aplString(s string) string {
 	b, _ := json.Marshal(s)
@@ -202,6 +206,9 @@ func (a *axiom) fetch(ctx context.Context, f *filter, max int, fn func(*Event) b
 		rows = len(tab.Columns[0])
 	}
 	info.Scanned = fmt.Sprintf("%s events of %s examined in dataset %s", render.Count(rows), render.Count(int(res.Status.RowsExamined)), ds)
+	if res.Status.IsPartial {
+		info.Notes = append(info.Notes, axiomPartial)
+	}
 	rec := map[string]any{}
 	for i := 0; i < rows; i++ {
 		clear(rec)
@@ -283,6 +290,9 @@ func (h *handlers) runAPL(ctx context.Context, in aplArgs) (string, error) {
 		}
 	}
 	summary := fmt.Sprintf("%s rows (%s examined, %s matched) in %s; %s.", render.Count(rows), render.Count(int(res.Status.RowsExamined)), render.Count(int(res.Status.RowsMatched)), r, logtext.Millis(time.Since(start)))
+	if res.Status.IsPartial {
+		summary += " " + axiomPartial
+	}
 	for _, m := range res.Status.Messages {
 		summary += " Axiom " + m.Priority + ": " + m.Msg + "."
 	}

@@ -34,6 +34,7 @@ type axiomFake struct {
 	mu      sync.Mutex
 	queries []string
 	pending []int // statuses to answer with before serving normally
+	partial bool  // answer with status.isPartial
 }
 
 func newAxiomFake(t *testing.T, token string) *axiomFake {
@@ -144,6 +145,12 @@ var (
 	aplSummarizeRE = regexp.MustCompile(`^summarize count\(\) by (\w+)$`)
 )
 
+func (f *axiomFake) isPartial() bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.partial
+}
+
 func (f *axiomFake) runAPL(w http.ResponseWriter, apl, start, end string) {
 	stages := strings.Split(apl, "|")
 	m := aplDatasetRE.FindStringSubmatch(strings.TrimSpace(stages[0]))
@@ -240,7 +247,7 @@ func (f *axiomFake) runAPL(w http.ResponseWriter, apl, start, end string) {
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(map[string]any{
 		"format": "tabular",
-		"status": map[string]any{"elapsedTime": 1234, "rowsExamined": examined, "rowsMatched": len(out), "isPartial": false, "messages": []any{}},
+		"status": map[string]any{"elapsedTime": 1234, "rowsExamined": examined, "rowsMatched": len(out), "isPartial": f.isPartial(), "messages": []any{}},
 		"tables": []any{map[string]any{"name": "0", "sources": []any{map[string]any{"name": stages[0]}}, "fields": fields, "order": []any{}, "groups": []any{}, "columns": cols}},
 	})
 }
@@ -322,5 +329,24 @@ func TestAxiom(t *testing.T) {
 	logstest.ContainsAll(t, "expired token", msg, "rejected the credentials (401)", "expired")
 	if strings.Contains(msg, axiomCanary) {
 		t.Errorf("the token leaked into an error: %s", msg)
+	}
+}
+
+// When Axiom stops a query at its own limits, the answer says the results
+// are partial, in searches and in axiom_query.
+func TestAxiomPartialResults(t *testing.T) {
+	t.Parallel()
+	fake := newAxiomFake(t, axiomCanary)
+	fake.partial = true
+	conn := config.Connection{Name: "ax", Category: Category, Provider: "axiom", Settings: map[string]string{"base_url": fake.srv.URL}}
+	cs := serveConns(t, []config.Connection{conn}, map[string]string{"AXIOM_TOKEN": axiomCanary})
+	since := logstest.IncidentFrom.Add(-time.Hour).Format(time.RFC3339)
+	until := logstest.IncidentTo.Format(time.RFC3339)
+	search := mcptest.MustText(t, cs, "search_logs", map[string]any{"source": "app-logs", "since": since, "until": until, "limit": 5})
+	apl := mcptest.MustText(t, cs, "axiom_query", map[string]any{"apl": "['app-logs'] | take 3", "since": since, "until": until})
+	for what, text := range map[string]string{"search_logs": search, "axiom_query": apl} {
+		if !strings.Contains(text, "partial results") {
+			t.Errorf("%s does not say the results are partial:\n%s", what, text)
+		}
 	}
 }
