@@ -66,16 +66,6 @@ type Server struct {
 	CallTimeout time.Duration
 }
 
-func (s Server) kind() string {
-	switch {
-	case s.Build != nil:
-		return "in-process"
-	case s.Command != "":
-		return "stdio"
-	}
-	return "http"
-}
-
 // Options tune a Hub.
 type Options struct {
 	// MaxResultBytes caps the text of one tool result (default

@@ -162,17 +162,3 @@ func fence(body string) string {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
-
-// renderSignatures writes the top signatures as CSV rows.
-func renderSignatures(sigs []*sigStat, maxBytes int) (string, int) {
-	t := render.NewTable([]render.Column{{Name: "count"}, {Name: "level"}, {Name: "first_seen"}, {Name: "last_seen"}, {Name: "source"}, {Name: "signature"}, {Name: "example"}}, len(sigs), maxBytes)
-	t.MaxCell = 400
-	n := 0
-	for _, s := range sigs {
-		if !t.Add([][]byte{[]byte(itoa(s.Count)), []byte(s.Level.String()), []byte(logtext.When(s.First)), []byte(logtext.When(s.Last)), []byte(s.Source), []byte(s.Signature), []byte(s.Example)}) {
-			break
-		}
-		n++
-	}
-	return t.Render("", ""), n
-}

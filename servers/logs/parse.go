@@ -169,13 +169,8 @@ func (l *layout) lineTimeAt(line []byte, hint *int) (time.Time, bool) {
 	return t, ok
 }
 
-// lineLevel extracts a line's level cheaply.
-func (l *layout) lineLevel(line []byte) Level {
-	var hint int
-	return l.lineLevelAt(line, &hint)
-}
-
-// lineLevelAt is lineLevel with a position hint.
+// lineLevelAt extracts a line's level cheaply, trying the position in hint
+// first for JSON lines (lines of one file put the key in the same place).
 func (l *layout) lineLevelAt(line []byte, hint *int) Level {
 	switch l.format {
 	case formatJSON:
@@ -338,8 +333,10 @@ func jsonEach(b []byte, fn func(key, val []byte) bool) bool {
 	}
 }
 
-// jsonLookupAt is jsonLookup trying the offset in hint first and
-// remembering where the key was found.
+// jsonLookupAt finds the raw value of the top-level key whose quoted form
+// is quotedKey by searching for the key text (much faster than walking the
+// object, and right for flat log lines), trying the offset in hint first
+// and remembering where the key was found.
 func jsonLookupAt(line, quotedKey []byte, hint *int) []byte {
 	if h := *hint; h > 0 && h+len(quotedKey) <= len(line) && bytes.Equal(line[h:h+len(quotedKey)], quotedKey) {
 		j := skipSpace(line, h+len(quotedKey))
@@ -359,29 +356,6 @@ func jsonLookupAt(line, quotedKey []byte, hint *int) []byte {
 		j := skipSpace(line, off+i+len(quotedKey))
 		if j < len(line) && line[j] == ':' {
 			*hint = off + i
-			j = skipSpace(line, j+1)
-			end := skipValue(line, j)
-			if end < 0 {
-				return nil
-			}
-			return line[j:end]
-		}
-		off += i + 1
-	}
-}
-
-// jsonLookup finds the raw value of the top-level key whose quoted form is
-// quotedKey, by searching for the key text: much faster than walking the
-// object, and right for flat log lines.
-func jsonLookup(line, quotedKey []byte) []byte {
-	off := 0
-	for {
-		i := bytes.Index(line[off:], quotedKey)
-		if i < 0 {
-			return nil
-		}
-		j := skipSpace(line, off+i+len(quotedKey))
-		if j < len(line) && line[j] == ':' {
 			j = skipSpace(line, j+1)
 			end := skipValue(line, j)
 			if end < 0 {
