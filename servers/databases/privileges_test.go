@@ -1,36 +1,15 @@
 package databases
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/opstower/opstower/shared/config"
 	"github.com/opstower/opstower/shared/mcptest"
 )
-
-// lockedBuffer is a log destination the server writes from its own
-// goroutines while the test reads.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // privilegeLog connects to dsn, makes one call, and returns the server's
 // log once the role check has reported (a warning or "can only read").
@@ -40,7 +19,7 @@ func privilegeLog(t *testing.T, dsn string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var log lockedBuffer
+	var log mcptest.SyncBuffer
 	logger := slog.New(slog.NewTextHandler(&log, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	s, err := New(t.Context(), Config{Connections: []config.Connection{conn}, Logger: logger})
 	if err != nil {

@@ -1,7 +1,6 @@
 package errors_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -50,28 +49,11 @@ type harness struct {
 	fake   *sentryFake
 	cs     *mcp.ClientSession
 	token  string
-	logs   *syncBuffer
+	logs   *mcptest.SyncBuffer
 	mu     sync.Mutex
 	output []string
 	// leaks are strings that must appear in no output.
 	leaks []string
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // options tune a harness.
@@ -84,7 +66,7 @@ type options struct {
 func newHarness(t *testing.T, o options) *harness {
 	t.Helper()
 	token := canary(t)
-	h := &harness{t: t, token: token, fake: newSentryFake(t, token), logs: &syncBuffer{}}
+	h := &harness{t: t, token: token, fake: newSentryFake(t, token), logs: &mcptest.SyncBuffer{}}
 	h.leaks = append([]string{token, strings.TrimPrefix(token, "sntryu_")}, appSecrets...)
 	conn := config.Connection{Provider: "sentry", Settings: map[string]string{"organization": "acme", "url": h.fake.srv.URL}}
 	for k, v := range o.settings {

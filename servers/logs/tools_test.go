@@ -78,7 +78,7 @@ func TestToolsLocalOnly(t *testing.T) {
 func TestCanarySecretsNeverLeave(t *testing.T) {
 	t.Parallel()
 	conns, env, reject := allProviders(t)
-	var logBuf logstest.SyncBuffer
+	var logBuf mcptest.SyncBuffer
 	logger := slog.New(slog.NewTextHandler(&logBuf, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()

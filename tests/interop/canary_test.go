@@ -154,9 +154,9 @@ func TestCanarySecretsStdio(t *testing.T) {
 
 	cmd := exec.Command(binPath, "mcp", "databases", "--log-level", "debug")
 	cmd.Env = opstowerbin.Env("OPSTOWER_DSN=" + strings.Join(dsns, " "))
-	stderr := &opstowerbin.Buffer{}
+	stderr := &mcptest.SyncBuffer{}
 	cmd.Stderr = stderr
-	wire := &opstowerbin.Buffer{}
+	wire := &mcptest.SyncBuffer{}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	c := mcp.NewClient(&mcp.Implementation{Name: clientInfo.name, Version: clientInfo.version}, nil)
@@ -237,7 +237,7 @@ log:
 	}, "--config", config)
 
 	// Everything the server sends back is recorded on its way to mcp-go.
-	received := &opstowerbin.Buffer{}
+	received := &mcptest.SyncBuffer{}
 	hc := &http.Client{Transport: recorder{next: http.DefaultTransport, into: received}}
 	tr, err := mgtransport.NewStreamableHTTP(srv.Endpoint(),
 		mgtransport.WithHTTPBasicClient(hc),

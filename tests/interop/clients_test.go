@@ -114,7 +114,7 @@ func connectGoSDKStdio(t *testing.T, version string) client {
 	t.Helper()
 	cmd := exec.Command(binPath, "mcp", "databases", "--dsn", "sqlite://"+fixtureDB)
 	cmd.Env = opstowerbin.Env()
-	stderr := &opstowerbin.Buffer{}
+	stderr := &mcptest.SyncBuffer{}
 	cmd.Stderr = stderr
 	c := mcp.NewClient(&mcp.Implementation{Name: clientInfo.name, Version: clientInfo.version}, nil)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -225,7 +225,7 @@ func initMcpGo(t *testing.T, c *mgclient.Client) error {
 
 func connectMcpGoStdio(t *testing.T, version string) client {
 	t.Helper()
-	stderr := &opstowerbin.Buffer{}
+	stderr := &mcptest.SyncBuffer{}
 	// The command factory keeps the server's environment free of the
 	// developer's OPSTOWER_* variables and captures all of its stderr.
 	command := mgtransport.WithCommandFunc(func(ctx context.Context, name string, _ []string, args []string) (*exec.Cmd, error) {

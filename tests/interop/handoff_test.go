@@ -15,6 +15,7 @@ import (
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
+	"github.com/opstower/opstower/shared/mcptest"
 	"github.com/opstower/opstower/tests/internal/opstowerbin"
 )
 
@@ -98,7 +99,7 @@ func TestHandOffForCloudLogs(t *testing.T) {
 	}
 	cmd := exec.Command(binPath, "mcp", "logs", "--config", cfg)
 	cmd.Env = opstowerbin.Env()
-	stderr := &opstowerbin.Buffer{}
+	stderr := &mcptest.SyncBuffer{}
 	cmd.Stderr = stderr
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

@@ -93,7 +93,7 @@ func TestToolsSnapshotAllProviders(t *testing.T) {
 func TestCanarySecretsNeverLeave(t *testing.T) {
 	t.Parallel()
 	conns, env, reject := cloudProviders(t)
-	var logBuf logstest.SyncBuffer
+	var logBuf mcptest.SyncBuffer
 	logger := slog.New(slog.NewTextHandler(&logBuf, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()

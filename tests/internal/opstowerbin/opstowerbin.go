@@ -15,10 +15,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/opstower/opstower/shared/mcptest"
 )
 
 // Build builds cmd/opstower into dir and returns the binary's path. Under
@@ -67,26 +68,6 @@ func Env(extra ...string) []string {
 	return append(env, extra...)
 }
 
-// Buffer collects a child process's output while the test reads it.
-type Buffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-// Write appends p; it may be called while the test reads.
-func (b *Buffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-// String returns what was written so far.
-func (b *Buffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // CheckExit fails the test when a server process ended badly: a non-zero
 // exit after a clean shutdown request, or a race report on stderr.
 func CheckExit(t testing.TB, waitErr error, stderr string) {
@@ -103,7 +84,7 @@ func CheckExit(t testing.TB, waitErr error, stderr string) {
 // HTTPServer is an opstower process serving streamable HTTP on loopback.
 type HTTPServer struct {
 	Base   string // http://127.0.0.1:PORT
-	Stderr *Buffer
+	Stderr *mcptest.SyncBuffer
 }
 
 // Endpoint is the MCP endpoint.
@@ -141,7 +122,7 @@ func tryStartHTTP(t testing.TB, bin string, env, flags []string) (*HTTPServer, e
 
 	cmd := exec.Command(bin, append([]string{"mcp", "databases", "--http", addr}, flags...)...)
 	cmd.Env = Env(env...)
-	stderr := &Buffer{}
+	stderr := &mcptest.SyncBuffer{}
 	cmd.Stderr = stderr
 	if err := cmd.Start(); err != nil {
 		return nil, err

@@ -4,9 +4,7 @@
 package logstest
 
 import (
-	"bytes"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 )
@@ -39,23 +37,4 @@ func ContainsAll(t testing.TB, what, got string, wants ...string) {
 			t.Errorf("%s: output lacks %q:\n%s", what, w, got)
 		}
 	}
-}
-
-// SyncBuffer is a bytes.Buffer that a server's logger and the test may
-// use at once.
-type SyncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *SyncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *SyncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
