@@ -3,7 +3,6 @@ package logs
 import (
 	"cmp"
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -26,12 +25,11 @@ import (
 // program has them only if it imports that package. Until then stand-ins
 // keep their names known, so New can say what is missing.
 
-// ErrNotLinked is wrapped by the error New returns for a connection whose
-// provider is known by name but not linked into the program: CloudWatch
-// Logs or Cloud Logging without package cloudlogs. A program that leaves
-// the cloud SDKs out tests for it with errors.Is to hand the work to one
-// that has them.
-var ErrNotLinked = errors.New("not linked into this program")
+// ErrNotLinked is wrapped by the error New returns for a connection to
+// CloudWatch Logs or Cloud Logging without package cloudlogs. It is
+// connections.ErrNotLinked, which the opstower command handles the same
+// way for every category.
+var ErrNotLinked = connections.ErrNotLinked
 
 // cloudlogsImport is the package that registers the cloud providers.
 const cloudlogsImport = "github.com/opstower/opstower/servers/logs/cloudlogs"

@@ -12,6 +12,7 @@
 package connections
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"slices"
@@ -19,6 +20,14 @@ import (
 
 	"github.com/opstower/opstower/shared/config"
 )
+
+// ErrNotLinked is wrapped by the error a category returns for a
+// connection whose provider it knows by name but whose code is not linked
+// into the program: a provider built on a large client library that lives
+// in a package of its own, imported only by programs that want it (as
+// database/sql drivers are). A program that leaves it out tests for this
+// with errors.Is to hand the work to one that has it.
+var ErrNotLinked = errors.New("not linked into this program")
 
 // Provider is what every provider says about itself, in every category:
 // the names a config file may give it, its title, its settings and the

@@ -20,8 +20,9 @@ const FullName = "opstower-full"
 const handOffEnv = "OPSTOWER_HANDED_OVER"
 
 // What only opstower-full links: the agent host's commands, its
-// `opstower mcp agents` server, and (through logs.ErrNotLinked) the log
-// providers built on the AWS and Google Cloud client libraries. The host
+// `opstower mcp agents` server, and (through connections.ErrNotLinked)
+// providers built on large client libraries, such as the CloudWatch and
+// Cloud Logging log providers. The host
 // package's tests check that these lists name everything it registers.
 var (
 	fullOnlyCommands   = []string{"chat", "agents", "host"}

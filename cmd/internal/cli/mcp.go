@@ -14,7 +14,6 @@ import (
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
-	"github.com/opstower/opstower/servers/logs"
 	"github.com/opstower/opstower/shared/config"
 	"github.com/opstower/opstower/shared/connections"
 	"github.com/opstower/opstower/shared/logging"
@@ -145,7 +144,7 @@ func runMCP(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			return serveMCP(ctx, srv, cat, file, httpAddr, origins, hosts, logger)
 		}
 	}
-	if errors.Is(err, logs.ErrNotLinked) && !build.Full {
+	if errors.Is(err, connections.ErrNotLinked) && !build.Full {
 		return handOff(append([]string{"mcp"}, args...), "this connection")
 	}
 	return err
