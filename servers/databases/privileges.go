@@ -32,6 +32,10 @@ func (h *handlers) checkWriteAccess(c *conn) {
 	if !ok {
 		return
 	}
+	// Load first: every tool call comes here, and only the first stores.
+	if _, done := h.accessChecked.Load(c.Name); done {
+		return
+	}
 	if _, done := h.accessChecked.LoadOrStore(c.Name, true); done {
 		return
 	}
